@@ -1,0 +1,106 @@
+#pragma once
+// Connection: one distribution link. Owns the socket, the handshake, the read buffer that
+// frames are cut from, the write buffer that batches outgoing frames, and the link's timers
+// (handshake deadline, tick sending, silence detection). It never blocks: the event loop
+// calls on_readable/on_writable/on_timer and the link does what the bytes at hand allow.
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "convoy/clock.hpp"
+#include "convoy/socket.hpp"
+#include "handshake.hpp"
+
+namespace convoy::dist {
+
+class Connection;
+
+class ConnectionEvents {
+ public:
+  virtual ~ConnectionEvents() = default;
+  virtual void on_up(Connection& c) = 0;
+  // A complete data frame (without its length prefix), starting with the 'p' pass-through
+  // byte. Valid only during the call.
+  virtual void on_frame(Connection& c, std::span<const std::uint8_t> frame) = 0;
+  // Called once, when the link goes down for any reason (handshake failure included).
+  virtual void on_down(Connection& c, const Error& why) = 0;
+};
+
+struct ConnectionTimeouts {
+  std::chrono::milliseconds connect_and_handshake{7000};  // OTP's net_setuptime default
+  std::chrono::milliseconds net_ticktime{60000};
+};
+
+class Connection {
+ public:
+  enum class State { connecting, handshaking, up, closed };
+
+  // Largest data frame accepted; a bigger length prefix is treated as a corrupt stream.
+  static constexpr std::size_t kMaxFrame = 512u << 20;
+  // A peer that stops reading while we keep producing is dropped past this much backlog.
+  static constexpr std::size_t kMaxBacklog = 512u << 20;
+
+  Connection(std::unique_ptr<Socket> socket, Handshake handshake, bool connecting,
+             const Clock& clock, ConnectionTimeouts timeouts, ConnectionEvents& events);
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  int fd() const noexcept { return socket_ ? socket_->fd() : -1; }
+  State state() const noexcept { return state_; }
+  bool is_up() const noexcept { return state_ == State::up; }
+  bool is_closed() const noexcept { return state_ == State::closed; }
+  bool is_initiator() const noexcept { return handshake_.is_initiator(); }
+  const Handshake& handshake() const noexcept { return handshake_; }
+  // Peer node name: the dialled name, or for an accepted link the name it sent (once known).
+  const std::string& peer_name() const noexcept { return handshake_.peer_name(); }
+  std::uint64_t peer_flags() const noexcept { return handshake_.peer().flags; }
+  std::string peer_address() const { return socket_ ? socket_->peer_address() : ""; }
+
+  // Event-loop hooks.
+  bool wants_write() const noexcept;
+  void on_readable();
+  void on_writable();
+  void on_timer();
+  Clock::time_point next_deadline() const noexcept;
+
+  // Queues one data frame: the 'p' pass-through byte is added here, `body` is the control
+  // message term followed by the optional payload term. Only valid while up.
+  void send_frame(std::span<const std::uint8_t> body);
+  // Writes what the socket accepts now; the loop finishes the rest on POLLOUT.
+  void flush();
+  void close(Error why);
+
+  std::uint64_t frames_in() const noexcept { return frames_in_; }
+
+ private:
+  void start_handshake();
+  void drive_handshake();
+  void cut_frames();
+  void fill_read_buffer();
+
+  std::unique_ptr<Socket> socket_;
+  Handshake handshake_;
+  State state_;
+  const Clock& clock_;
+  ConnectionTimeouts timeouts_;
+  ConnectionEvents& events_;
+
+  std::vector<std::uint8_t> in_;  // unread bytes live in [in_begin_, in_end_)
+  std::size_t in_begin_ = 0;
+  std::size_t in_end_ = 0;
+  bool peer_closed_ = false;
+  int read_error_ = 0;
+  std::vector<std::uint8_t> out_;  // unsent bytes live in [out_begin_, out_.size())
+  std::size_t out_begin_ = 0;
+
+  Clock::time_point setup_deadline_;
+  Clock::time_point last_recv_;
+  Clock::time_point last_send_;
+  std::uint64_t frames_in_ = 0;
+};
+
+}  // namespace convoy::dist

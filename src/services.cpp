@@ -1,0 +1,44 @@
+#include "convoy/services.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace convoy {
+namespace {
+
+std::optional<Term> c_node_call(Node& node, const Term& request, const Term&) {
+  if (request.is_atom("ping")) return Term::atom("pong");
+  if (request.is_tuple(2) && request.element(0)->is_atom("echo")) return *request.element(1);
+  if (request.is_atom("nodes")) {
+    std::vector<Term> names;
+    for (const auto& n : node.connected_nodes()) names.push_back(Term::atom(n));
+    return Term::list(std::move(names));
+  }
+  return Term::tuple({Term::atom("error"), Term::tuple({Term::atom("unknown_call"), request})});
+}
+
+void echo(Node& node, const Pid&, const Term& message) {
+  if (message.is_tuple(2) && message.element(0)->is_pid()) {
+    if (auto st = node.send(*message.element(0)->as_pid(), *message.element(1)); !st) {
+      spdlog::warn("echo: cannot answer: {}", st.error().message);
+    }
+    return;
+  }
+  spdlog::debug("echo: ignoring {}", message.to_string());
+}
+
+}  // namespace
+
+Status install_builtin_services(Node& node) {
+  GenServer c_node{.handle_call = c_node_call,
+                   .handle_cast = {},
+                   .handle_info = [](Node&, const Term& info) {
+                     spdlog::debug("c_node: ignoring {}", info.to_string());
+                   }};
+  if (auto r = node.register_process("c_node", gen_server_mailbox(std::move(c_node))); !r) {
+    return r.error();
+  }
+  if (auto r = node.register_process("echo", echo); !r) return r.error();
+  return {};
+}
+
+}  // namespace convoy

@@ -1,0 +1,206 @@
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "convoy/socket.hpp"
+
+namespace convoy {
+namespace {
+
+Error io_error(std::string_view what, int err) {
+  return make_error(Errc::io_error, fmt::format("{}: {}", what, std::strerror(err)));
+}
+
+class Fd {
+ public:
+  explicit Fd(int fd = -1) noexcept : fd_(fd) {}
+  Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+  Fd& operator=(Fd&& o) noexcept {
+    if (this != &o) {
+      reset();
+      fd_ = std::exchange(o.fd_, -1);
+    }
+    return *this;
+  }
+  ~Fd() { reset(); }
+  int get() const noexcept { return fd_; }
+  void reset() noexcept {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_;
+};
+
+void tune(int fd) {
+  int one = 1;
+  // Distribution frames are small and latency-sensitive (gen_server calls); batching is
+  // done by our own write buffer instead of Nagle.
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+std::string format_address(const sockaddr_storage& ss) {
+  char host[INET6_ADDRSTRLEN] = {};
+  std::uint16_t port = 0;
+  if (ss.ss_family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(&ss);
+    ::inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+    port = ntohs(in->sin_port);
+  } else if (ss.ss_family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&ss);
+    ::inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+    port = ntohs(in6->sin6_port);
+  }
+  return fmt::format("{}:{}", host, port);
+}
+
+class TcpSocket final : public Socket {
+ public:
+  TcpSocket(Fd fd, std::string peer) : fd_(std::move(fd)), peer_(std::move(peer)) {}
+  int fd() const override { return fd_.get(); }
+
+  IoResult read(std::span<std::uint8_t> into) override {
+    for (;;) {
+      const ssize_t n = ::recv(fd_.get(), into.data(), into.size(), 0);
+      if (n > 0) return IoResult::ok(static_cast<std::size_t>(n));
+      if (n == 0) return IoResult::eof();
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return IoResult::would_block();
+      return IoResult::error(errno);
+    }
+  }
+
+  IoResult write(std::span<const std::uint8_t> bytes) override {
+    for (;;) {
+      const ssize_t n = ::send(fd_.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL);
+      if (n >= 0) return IoResult::ok(static_cast<std::size_t>(n));
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return IoResult::would_block();
+      return IoResult::error(errno);
+    }
+  }
+
+  int connect_result() override {
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (::getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &err, &len) != 0) return errno;
+    if (err != 0) return err;
+    sockaddr_storage ss{};
+    socklen_t sl = sizeof ss;
+    // SO_ERROR is 0 both when connected and while still pending; getpeername tells them
+    // apart.
+    if (::getpeername(fd_.get(), reinterpret_cast<sockaddr*>(&ss), &sl) != 0) {
+      return errno == ENOTCONN ? EINPROGRESS : errno;
+    }
+    return 0;
+  }
+
+  std::string peer_address() const override { return peer_; }
+
+ private:
+  Fd fd_;
+  std::string peer_;
+};
+
+class TcpListener final : public Listener {
+ public:
+  explicit TcpListener(Fd fd) : fd_(std::move(fd)) {}
+  int fd() const override { return fd_.get(); }
+  Result<std::unique_ptr<Socket>> accept() override {
+    for (;;) {
+      sockaddr_storage ss{};
+      socklen_t len = sizeof ss;
+      const int fd =
+          ::accept4(fd_.get(), reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd >= 0) {
+        tune(fd);
+        return std::unique_ptr<Socket>(std::make_unique<TcpSocket>(Fd(fd), format_address(ss)));
+      }
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return std::unique_ptr<Socket>();
+      return io_error("accept", errno);
+    }
+  }
+
+ private:
+  Fd fd_;
+};
+
+struct AddrInfo {
+  addrinfo* head = nullptr;
+  ~AddrInfo() {
+    if (head) ::freeaddrinfo(head);
+  }
+};
+
+Result<AddrInfo*> resolve(const std::string& host, std::uint16_t port, bool passive,
+                          AddrInfo& out) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = passive ? AI_PASSIVE : 0;
+  const auto service = std::to_string(port);
+  const int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &out.head);
+  if (rc != 0 || out.head == nullptr) {
+    return make_error(Errc::io_error,
+                      fmt::format("cannot resolve host '{}': {}", host, ::gai_strerror(rc)));
+  }
+  return &out;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Socket>> tcp_connect(const std::string& host, std::uint16_t port) {
+  AddrInfo ai;
+  if (auto r = resolve(host, port, false, ai); !r) return r.error();
+  int last_err = 0;
+  for (addrinfo* a = ai.head; a != nullptr; a = a->ai_next) {
+    Fd fd(::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol));
+    if (fd.get() < 0) {
+      last_err = errno;
+      continue;
+    }
+    tune(fd.get());
+    sockaddr_storage ss{};
+    std::memcpy(&ss, a->ai_addr, a->ai_addrlen);
+    if (::connect(fd.get(), a->ai_addr, a->ai_addrlen) == 0 || errno == EINPROGRESS) {
+      return std::unique_ptr<Socket>(
+          std::make_unique<TcpSocket>(std::move(fd), format_address(ss)));
+    }
+    last_err = errno;
+  }
+  return io_error(fmt::format("connect to {}:{}", host, port), last_err);
+}
+
+Result<std::unique_ptr<Listener>> tcp_listen(const std::string& host, std::uint16_t port) {
+  AddrInfo ai;
+  if (auto r = resolve(host, port, true, ai); !r) return r.error();
+  int last_err = 0;
+  for (addrinfo* a = ai.head; a != nullptr; a = a->ai_next) {
+    Fd fd(::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol));
+    if (fd.get() < 0) {
+      last_err = errno;
+      continue;
+    }
+    int one = 1;
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (::bind(fd.get(), a->ai_addr, a->ai_addrlen) != 0 || ::listen(fd.get(), 128) != 0) {
+      last_err = errno;
+      continue;
+    }
+    return std::unique_ptr<Listener>(std::make_unique<TcpListener>(std::move(fd)));
+  }
+  return io_error(fmt::format("listen on {}:{}", host, port), last_err);
+}
+
+}  // namespace convoy
