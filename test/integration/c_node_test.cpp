@@ -1,0 +1,190 @@
+// The c_node executable against live Erlang and Elixir nodes, no epmd anywhere.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <regex>
+#include <thread>
+
+#include "harness.hpp"
+
+namespace convoy::test {
+namespace {
+
+using Kind = BeamNode::Kind;
+constexpr std::uint16_t kEpmdPort = 4369;
+
+std::string erl_atom(const std::string& node) { return "'" + node + "'"; }
+
+// Elixir's atom literal for a node name.
+std::string ex_atom(const std::string& node) { return ":\"" + node + "\""; }
+
+TEST(CNodeExecutable, ErlangNodePingsAndCallsItWithoutEpmd) {
+  auto c = CNode::start();
+  const auto n = erl_atom(c.name);
+  auto r = run_client(Kind::erlang,
+                      "convoy_fixture:ping(" + n + ", 5000), "
+                      "convoy_fixture:call({c_node, " + n + "}, ping, 5000), "
+                      "convoy_fixture:mixed_echo({c_node, " + n + "}, 5000), "
+                      "convoy_fixture:call({c_node, " + n + "}, nodes, 5000), "
+                      "halt().");
+  ASSERT_TRUE(r.exit_code.has_value()) << r.output;
+  EXPECT_NE(r.output.find("PING pong"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("CALL ok pong"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("MIXED ok"), std::string::npos) << r.output;
+  // The calling node shows up in the c_node's view of the cluster.
+  EXPECT_TRUE(std::regex_search(r.output, std::regex("CALL ok \\['client-[0-9]+@127.0.0.1'\\]")))
+      << r.output;
+  // Nobody needed (or started) an epmd: the nodes found each other by the port in the name.
+  EXPECT_FALSE(is_listening(kEpmdPort));
+  EXPECT_TRUE(c.process.running()) << c.process.output();
+}
+
+TEST(CNodeExecutable, ElixirNodePingsAndCallsIt) {
+  auto c = CNode::start();
+  const auto n = ex_atom(c.name);
+  auto r = run_client(Kind::elixir,
+                      "IO.puts(\"NODEPING #{Node.ping(" + n + ")}\"); "
+                      "t = :convoy_fixture.mixed_term(); "
+                      "reply = GenServer.call({:c_node, " + n + "}, {:echo, t}, 5000); "
+                      "IO.puts(\"EXACT #{reply === t}\"); "
+                      "IO.puts(\"PONG #{GenServer.call({:c_node, " + n + "}, :ping, 5000)}\")");
+  ASSERT_TRUE(r.exit_code.has_value()) << r.output;
+  EXPECT_EQ(*r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("NODEPING pong"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("EXACT true"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("PONG pong"), std::string::npos) << r.output;
+  EXPECT_FALSE(is_listening(kEpmdPort));
+}
+
+TEST(CNodeExecutable, TenThousandMessagesThroughEchoComeBackInOrder) {
+  auto c = CNode::start();
+  // A BEAM peer measured in the same run, for the ratio.
+  auto beam = BeamNode::start(Kind::erlang, "beam", kCookie);
+  auto r = run_client(Kind::erlang,
+                      "convoy_fixture:echo_stream(" + erl_atom(c.name) + ", 10000, 60000), "
+                      "convoy_fixture:echo_stream(" + erl_atom(beam.name) + ", 10000, 60000), "
+                      "halt().",
+                      120s);
+  ASSERT_TRUE(r.exit_code.has_value()) << r.output;
+  std::smatch m;
+  std::string out = r.output;
+  std::vector<double> us;
+  while (std::regex_search(out, m, std::regex("STREAM ok 10000 ([0-9]+)"))) {
+    us.push_back(std::stod(m[1]));
+    out = m.suffix();
+  }
+  ASSERT_EQ(us.size(), 2u) << r.output;
+  const double c_rate = 10000 / (us[0] / 1e6), beam_rate = 10000 / (us[1] / 1e6);
+  RecordProperty("c_node_msgs_per_s", static_cast<int>(c_rate));
+  RecordProperty("beam_msgs_per_s", static_cast<int>(beam_rate));
+  std::printf("echo round trips: c_node %.0f msg/s, BEAM peer %.0f msg/s, ratio %.2f\n", c_rate,
+              beam_rate, c_rate / beam_rate);
+  EXPECT_TRUE(c.process.running());
+}
+
+TEST(CNodeExecutable, WrongCookieIsRefusedAndOthersAreStillServed) {
+  auto c = CNode::start();
+  const auto n = erl_atom(c.name);
+  auto bad = run_client(Kind::erlang, "convoy_fixture:ping(" + n + ", 5000), halt().", 60s,
+                        "not-the-cookie");
+  ASSERT_TRUE(bad.exit_code.has_value());
+  EXPECT_NE(bad.output.find("PING pang"), std::string::npos) << bad.output;
+  auto good = run_client(Kind::erlang, "convoy_fixture:ping(" + n + ", 5000), halt().");
+  EXPECT_NE(good.output.find("PING pong"), std::string::npos) << good.output;
+  EXPECT_TRUE(c.process.running());
+  EXPECT_NE(c.process.output().find("wrong cookie"), std::string::npos) << c.process.output();
+}
+
+TEST(CNodeExecutable, KilledPeerDisappearsFromNodes) {
+  auto c = CNode::start();
+  const auto n = erl_atom(c.name);
+  const std::string peer_name = "victim-" + std::to_string(free_port()) + "@127.0.0.1";
+  std::vector<std::string> argv{"erl", "-name", peer_name, "-setcookie", kCookie, "-noshell"};
+  for (auto& f : beam_flags()) argv.push_back(f);
+  argv.insert(argv.end(), {"-eval", "convoy_fixture:ping(" + n + ", 5000), "
+                                    "receive after infinity -> ok end."});
+  Process victim(argv);
+  ASSERT_TRUE(victim.wait_output("PING pong", 30s)) << victim.output();
+
+  const std::string ask_nodes = "convoy_fixture:call({c_node, " + n + "}, nodes, 5000), halt().";
+  auto before = run_client(Kind::erlang, ask_nodes);
+  EXPECT_NE(before.output.find(peer_name), std::string::npos) << before.output;
+
+  victim.kill_group();  // kill -9
+  ASSERT_TRUE(victim.wait(5s).has_value());
+  bool gone = false;
+  for (int i = 0; i < 10 && !gone; ++i) {
+    auto after = run_client(Kind::erlang, ask_nodes);
+    gone = after.output.find("CALL ok") != std::string::npos &&
+           after.output.find(peer_name) == std::string::npos;
+  }
+  EXPECT_TRUE(gone);
+  EXPECT_TRUE(c.process.running());
+  EXPECT_NE(c.process.output().find("link down: " + peer_name), std::string::npos)
+      << c.process.output();
+}
+
+TEST(CNodeExecutable, HelpAndVersionExitZero) {
+  for (const char* flag : {"--help", "--version"}) {
+    Process p({c_node_binary(), flag});
+    auto code = p.wait(5s);
+    ASSERT_TRUE(code.has_value());
+    EXPECT_EQ(*code, 0) << flag;
+    EXPECT_FALSE(p.output().empty());
+  }
+}
+
+TEST(CNodeExecutable, BadInputIsOneClearLineAndExitTwo) {
+  struct Case {
+    std::vector<std::string> args;
+    std::vector<std::string> env;
+    std::string expect;
+  };
+  const std::vector<Case> cases = {
+      {{"--name", "a-5000@127.0.0.1", "--cookie", "x", "--bogus"}, {}, "--bogus"},
+      {{"--cookie", "x"}, {}, "--name"},
+      {{"--name", "no-at-sign", "--cookie", "x"}, {}, "expected alive@host"},
+      {{"--name", "a-70000@127.0.0.1", "--cookie", "x"}, {}, "above 65535"},
+      {{"--name", "a-5000@127.0.0.1"}, {"HOME=/nonexistent", "ERLANG_COOKIE="}, "no cookie"},
+      {{"--name", "a-5000@127.0.0.1", "--cookie", "x", "--log-level", "loud"}, {}, "loud"},
+  };
+  for (const auto& c : cases) {
+    std::vector<std::string> argv{c_node_binary()};
+    argv.insert(argv.end(), c.args.begin(), c.args.end());
+    Process p(argv, c.env);
+    auto code = p.wait(5s);
+    ASSERT_TRUE(code.has_value());
+    EXPECT_EQ(*code, 2) << p.output();
+    const auto out = p.output();
+    EXPECT_NE(out.find(c.expect), std::string::npos) << out;
+    EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
+  }
+}
+
+TEST(CNodeExecutable, PortInUseIsAClearError) {
+  auto first = CNode::start();
+  Process second({c_node_binary(), "--name", first.name, "--cookie", "x", "--listen-address",
+                  "127.0.0.1"});
+  auto code = second.wait(5s);
+  ASSERT_TRUE(code.has_value());
+  EXPECT_NE(*code, 0);
+  EXPECT_NE(second.output().find("cannot listen on port " + std::to_string(first.port)),
+            std::string::npos)
+      << second.output();
+}
+
+TEST(CNodeExecutable, SigtermAndSigintStopWithinTwoSeconds) {
+  for (int sig : {SIGTERM, SIGINT}) {
+    auto c = CNode::start();
+    // With a live link, so stopping has something to close.
+    auto r = run_client(Kind::erlang, "convoy_fixture:ping(" + erl_atom(c.name) + ", 5000), halt().");
+    EXPECT_NE(r.output.find("PING pong"), std::string::npos);
+    c.process.signal(sig);
+    auto code = c.process.wait(2s);
+    ASSERT_TRUE(code.has_value()) << "signal " << sig;
+    EXPECT_EQ(*code, 0);
+  }
+}
+
+}  // namespace
+}  // namespace convoy::test

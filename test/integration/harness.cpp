@@ -1,0 +1,233 @@
+#include "harness.hpp"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+#include <utility>
+
+extern char** environ;
+
+namespace convoy::test {
+namespace {
+
+std::filesystem::path scratch_dir() {
+  static const std::filesystem::path dir = [] {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "convoy-it-XXXXXX").string();
+    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    return std::filesystem::path(tmpl);
+  }();
+  return dir;
+}
+
+std::string read_file(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+int decode_status(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return -1;
+}
+
+}  // namespace
+
+std::string c_node_binary() { return CONVOY_C_NODE_BINARY; }
+std::string fixture_ebin() { return CONVOY_FIXTURE_EBIN_DIR; }
+
+std::uint16_t free_port() {
+  // Ports handed out by the kernel for bind(0) sit in the ephemeral range; remembering what
+  // we gave out avoids handing the same one to two nodes of one test.
+  static std::vector<std::uint16_t> given;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = 0;
+    socklen_t len = sizeof a;
+    const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+                    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0;
+    ::close(fd);
+    if (!ok) continue;
+    const auto port = ntohs(a.sin_port);
+    if (std::find(given.begin(), given.end(), port) != given.end()) continue;
+    given.push_back(port);
+    return port;
+  }
+  throw std::runtime_error("no free port");
+}
+
+bool is_listening(std::uint16_t port) {
+  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::ifstream in(table);
+    std::string line;
+    std::getline(in, line);  // header
+    while (std::getline(in, line)) {
+      std::istringstream ls(line);
+      std::string slot, local, remote, state;
+      ls >> slot >> local >> remote >> state;
+      const auto colon = local.rfind(':');
+      if (colon == std::string::npos || state != "0A") continue;
+      if (std::stoul(local.substr(colon + 1), nullptr, 16) == port) return true;
+    }
+  }
+  return false;
+}
+
+bool wait_listening(std::uint16_t port, std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (is_listening(port)) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return is_listening(port);
+}
+
+Process::Process(std::vector<std::string> argv, std::vector<std::string> env) {
+  static std::atomic<int> counter{0};
+  log_ = scratch_dir() / ("proc-" + std::to_string(++counter) + ".log");
+  std::vector<std::string> envs;
+  for (char** e = environ; *e; ++e) envs.emplace_back(*e);
+  envs.push_back("ERL_CRASH_DUMP_SECONDS=0");
+  for (auto& e : env) envs.push_back(e);
+  std::vector<char*> cargv, cenv;
+  for (auto& a : argv) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  for (auto& e : envs) cenv.push_back(e.data());
+  cenv.push_back(nullptr);
+  const std::string log = log_.string();
+  const std::string cwd = scratch_dir().string();
+  pid_ = ::fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    ::setpgid(0, 0);
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int null = ::open("/dev/null", O_RDONLY);
+    ::dup2(null, 0);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    if (::chdir(cwd.c_str()) != 0) ::_exit(126);
+    ::execvpe(cargv[0], cargv.data(), cenv.data());
+    ::_exit(127);
+  }
+  ::setpgid(pid_, pid_);  // also from the parent, so the group exists before we might kill it
+}
+
+Process::Process(Process&& o) noexcept
+    : pid_(std::exchange(o.pid_, -1)), status_(o.status_), log_(std::move(o.log_)) {}
+
+Process::~Process() {
+  if (pid_ <= 0) return;
+  kill_group();
+  wait(5s);
+}
+
+bool Process::running() {
+  if (status_) return false;
+  int st = 0;
+  const pid_t r = ::waitpid(pid_, &st, WNOHANG);
+  if (r == pid_) {
+    status_ = decode_status(st);
+    return false;
+  }
+  return true;
+}
+
+std::optional<int> Process::wait(std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (running()) {
+    if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+    std::this_thread::sleep_for(10ms);
+  }
+  return status_;
+}
+
+void Process::signal(int sig) {
+  if (pid_ > 0 && !status_) ::kill(pid_, sig);
+}
+
+void Process::kill_group() {
+  if (pid_ <= 0) return;
+  ::kill(-pid_, SIGKILL);  // the group: erl's helpers (erl_child_setup, inet_gethost)
+  ::kill(pid_, SIGKILL);
+}
+
+std::string Process::output() const { return read_file(log_); }
+
+bool Process::wait_output(const std::string& text, std::chrono::milliseconds limit) const {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (output().find(text) != std::string::npos) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return output().find(text) != std::string::npos;
+}
+
+std::vector<std::string> beam_flags() {
+  return {"-start_epmd", "false", "-epmd_module", "convoy_epmd", "-pa", fixture_ebin(),
+          "-kernel", "inet_dist_use_interface", "{127,0,0,1}"};
+}
+
+namespace {
+std::vector<std::string> beam_argv(BeamNode::Kind kind, const std::string& name,
+                                   const std::string& cookie, const std::string& expr) {
+  if (kind == BeamNode::Kind::erlang) {
+    std::vector<std::string> argv{"erl", "-name", name, "-setcookie", cookie, "-noshell"};
+    for (auto& f : beam_flags()) argv.push_back(f);
+    argv.insert(argv.end(), {"-eval", expr});
+    return argv;
+  }
+  std::string erl_flags;
+  for (auto& f : beam_flags()) erl_flags += (erl_flags.empty() ? "" : " ") + f;
+  return {"elixir", "--erl", erl_flags, "--name", name, "--cookie", cookie, "-e", expr};
+}
+}  // namespace
+
+BeamNode BeamNode::start(Kind kind, const std::string& sname, const std::string& cookie) {
+  const auto port = free_port();
+  const std::string name = sname + "-" + std::to_string(port) + "@127.0.0.1";
+  const std::string expr =
+      kind == Kind::erlang ? "convoy_fixture:serve()" : ":convoy_fixture.serve()";
+  BeamNode node{name, port, Process(beam_argv(kind, name, cookie, expr))};
+  if (!node.process.wait_output("READY", 30s) || !wait_listening(port, 10s)) {
+    throw std::runtime_error("BEAM node " + name + " did not start:\n" + node.process.output());
+  }
+  return node;
+}
+
+ClientResult run_client(BeamNode::Kind kind, const std::string& expr,
+                        std::chrono::milliseconds limit, const std::string& cookie) {
+  const std::string name = "client-" + std::to_string(free_port()) + "@127.0.0.1";
+  Process p(beam_argv(kind, name, cookie, expr));
+  auto code = p.wait(limit);
+  return {code, p.output()};
+}
+
+CNode CNode::start(const std::string& cookie, std::vector<std::string> extra) {
+  const auto port = free_port();
+  const std::string name = "cnode-" + std::to_string(port) + "@127.0.0.1";
+  std::vector<std::string> argv{c_node_binary(), "--name", name, "--cookie", cookie,
+                                "--listen-address", "127.0.0.1"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  CNode node{name, port, Process(std::move(argv))};
+  if (!wait_listening(port, 10s)) {
+    throw std::runtime_error("c_node did not start:\n" + node.process.output());
+  }
+  return node;
+}
+
+}  // namespace convoy::test

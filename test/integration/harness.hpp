@@ -1,0 +1,84 @@
+#pragma once
+// Live-process test harness: real erl / elixir / c_node processes on 127.0.0.1, started
+// with RAII guards that bound every wait and kill what they started (by PID, with the
+// process group they lead) when they go out of scope.
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace convoy::test {
+
+using namespace std::chrono_literals;
+
+// Paths baked in by CMake.
+std::string c_node_binary();
+std::string fixture_ebin();
+
+// A TCP port on 127.0.0.1 that nothing listens on right now.
+std::uint16_t free_port();
+// True if something LISTENs on the port (read from /proc/net/tcp, never by connecting: a
+// probing connection is a failed handshake the peer would log).
+bool is_listening(std::uint16_t port);
+bool wait_listening(std::uint16_t port, std::chrono::milliseconds limit);
+
+class Process {
+ public:
+  // Starts argv[0] with argv, stdout+stderr to a log file, in its own process group.
+  explicit Process(std::vector<std::string> argv, std::vector<std::string> env = {});
+  Process(Process&&) noexcept;
+  Process& operator=(Process&&) = delete;
+  ~Process();  // SIGKILL to the group, then reap
+
+  int pid() const noexcept { return pid_; }
+  bool running();
+  // Waits for exit; the exit status (or 128+signal), nullopt on timeout.
+  std::optional<int> wait(std::chrono::milliseconds limit);
+  void signal(int sig);  // to the process only
+  void kill_group();
+  std::string output() const;  // everything written so far
+  // Waits until the output contains `text`.
+  bool wait_output(const std::string& text, std::chrono::milliseconds limit) const;
+  const std::filesystem::path& log_path() const { return log_; }
+
+ private:
+  int pid_ = -1;
+  std::optional<int> status_;
+  std::filesystem::path log_;
+};
+
+// Flags every BEAM test node gets: no epmd, the fixture's epmd module, loopback only.
+std::vector<std::string> beam_flags();
+
+// A long-running BEAM node serving the fixture's `fixture_server` and `echo`.
+struct BeamNode {
+  enum class Kind { erlang, elixir };
+  static BeamNode start(Kind kind, const std::string& sname, const std::string& cookie);
+  std::string name;  // "sname-PORT@127.0.0.1"
+  std::uint16_t port = 0;
+  Process process;
+};
+
+struct ClientResult {
+  std::optional<int> exit_code;  // nullopt: killed at the time limit
+  std::string output;
+};
+// A short-lived BEAM node that runs `expr` (Erlang for erlang, Elixir for elixir), then
+// halts. The node gets a fresh name; `cookie` defaults to the suite's.
+ClientResult run_client(BeamNode::Kind kind, const std::string& expr,
+                        std::chrono::milliseconds limit = 60s,
+                        const std::string& cookie = "convoy-test-cookie");
+
+// The c_node executable under test on a free port.
+struct CNode {
+  static CNode start(const std::string& cookie = "convoy-test-cookie",
+                     std::vector<std::string> extra = {});
+  std::string name;
+  std::uint16_t port = 0;
+  Process process;
+};
+
+inline const std::string kCookie = "convoy-test-cookie";
+
+}  // namespace convoy::test

@@ -1,0 +1,263 @@
+// Connection against a scripted peer through GoogleMock fakes of the Socket and Clock
+// seams: framing, ticks, timeouts, truncation and oversized input without a network.
+#include "connection.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <deque>
+
+#include "byte_order.hpp"
+#include "digest.hpp"
+#include "dist_flags.hpp"
+
+namespace convoy::dist {
+namespace {
+
+using Bytes = std::vector<std::uint8_t>;
+using testing::_;
+using testing::Invoke;
+using testing::NiceMock;
+using testing::Return;
+
+class MockSocket : public Socket {
+ public:
+  MOCK_METHOD(int, fd, (), (const, override));
+  MOCK_METHOD(IoResult, read, (std::span<std::uint8_t>), (override));
+  MOCK_METHOD(IoResult, write, (std::span<const std::uint8_t>), (override));
+  MOCK_METHOD(int, connect_result, (), (override));
+  MOCK_METHOD(std::string, peer_address, (), (const, override));
+};
+
+class MockClock : public Clock {
+ public:
+  MOCK_METHOD(time_point, now, (), (const, override));
+};
+
+class MockEvents : public ConnectionEvents {
+ public:
+  MOCK_METHOD(void, on_up, (Connection&), (override));
+  MOCK_METHOD(void, on_frame, (Connection&, std::span<const std::uint8_t>), (override));
+  MOCK_METHOD(void, on_down, (Connection&, const Error&), (override));
+};
+
+// The scripted peer: what the connection will read, and everything it wrote.
+struct Wire {
+  std::deque<IoResult::Status> after_data{IoResult::Status::would_block};
+  std::deque<Bytes> incoming;
+  Bytes written;
+  bool block_writes = false;
+};
+
+class ConnectionTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    ON_CALL(clock_, now()).WillByDefault(Invoke([this] { return now_; }));
+    auto sock = std::make_unique<NiceMock<MockSocket>>();
+    socket_ = sock.get();
+    ON_CALL(*socket_, fd()).WillByDefault(Return(42));
+    ON_CALL(*socket_, peer_address()).WillByDefault(Return("127.0.0.1:9"));
+    ON_CALL(*socket_, read(_)).WillByDefault(Invoke([this](std::span<std::uint8_t> into) {
+      if (wire_.incoming.empty()) {
+        if (wire_.after_data.front() == IoResult::Status::eof) return IoResult::eof();
+        return IoResult::would_block();
+      }
+      Bytes& chunk = wire_.incoming.front();
+      const std::size_t n = std::min(into.size(), chunk.size());
+      std::copy_n(chunk.begin(), n, into.begin());
+      chunk.erase(chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(n));
+      if (chunk.empty()) wire_.incoming.pop_front();
+      return IoResult::ok(n);
+    }));
+    ON_CALL(*socket_, write(_)).WillByDefault(Invoke([this](std::span<const std::uint8_t> b) {
+      if (wire_.block_writes) return IoResult::would_block();
+      wire_.written.insert(wire_.written.end(), b.begin(), b.end());
+      return IoResult::ok(b.size());
+    }));
+    pending_socket_ = std::move(sock);
+  }
+
+  // An accepted link whose peer "a-1@h" has already been checked by a real handshake run.
+  std::unique_ptr<Connection> accepted() {
+    auto hs = Handshake::acceptor({"b-2@h", "secret", kOurFlags, 3}, [] { return 1000u; }, {});
+    return std::make_unique<Connection>(std::move(pending_socket_), std::move(hs), false, clock_,
+                                        timeouts_, events_);
+  }
+
+  // Drives the peer side of the handshake with a real initiator state machine.
+  void complete_handshake(Connection& c) {
+    auto peer = Handshake::initiator({"a-1@h", "secret", kOurFlags, 9}, "b-2@h", [] { return 7u; });
+    Bytes to_us;
+    peer.start(to_us);
+    EXPECT_CALL(events_, on_up(_)).Times(1);
+    for (int i = 0; i < 5 && peer.state() == Handshake::State::in_progress; ++i) {
+      wire_.incoming.push_back(to_us);
+      to_us.clear();
+      c.on_readable();
+      std::size_t used = 0;
+      peer.feed(wire_.written, used, to_us);
+      wire_.written.erase(wire_.written.begin(),
+                          wire_.written.begin() + static_cast<std::ptrdiff_t>(used));
+    }
+    ASSERT_EQ(peer.state(), Handshake::State::done) << peer.error().message;
+    ASSERT_TRUE(c.is_up());
+    testing::Mock::VerifyAndClearExpectations(&events_);
+  }
+
+  static Bytes frame(const Bytes& body) {
+    Bytes out;
+    wire::put32(out, static_cast<std::uint32_t>(body.size()));
+    out.insert(out.end(), body.begin(), body.end());
+    return out;
+  }
+
+  Clock::time_point now_{};
+  NiceMock<MockClock> clock_;
+  MockEvents events_;
+  ConnectionTimeouts timeouts_{std::chrono::milliseconds(7000), std::chrono::milliseconds(4000)};
+  Wire wire_;
+  NiceMock<MockSocket>* socket_ = nullptr;
+  std::unique_ptr<Socket> pending_socket_;
+};
+
+TEST_F(ConnectionTest, HandshakeThenFramesAreCutFromOneRead) {
+  auto c = accepted();
+  complete_handshake(*c);
+  std::vector<Bytes> seen;
+  EXPECT_CALL(events_, on_frame(_, _)).Times(3).WillRepeatedly(
+      Invoke([&](Connection&, std::span<const std::uint8_t> f) { seen.emplace_back(f.begin(), f.end()); }));
+  Bytes chunk;
+  for (const Bytes& body : {Bytes{112, 1}, Bytes{}, Bytes{112, 2, 3}, Bytes{112, 4}}) {
+    auto f = frame(body);  // the empty body is a tick: not a frame
+    chunk.insert(chunk.end(), f.begin(), f.end());
+  }
+  wire_.incoming.push_back(chunk);
+  c->on_readable();
+  EXPECT_EQ(seen, (std::vector<Bytes>{{112, 1}, {112, 2, 3}, {112, 4}}));
+  EXPECT_TRUE(c->is_up());
+}
+
+TEST_F(ConnectionTest, AFrameSplitAcrossReadsIsDeliveredOnceComplete) {
+  auto c = accepted();
+  complete_handshake(*c);
+  Bytes body(100000, 7);
+  body[0] = 112;
+  const auto f = frame(body);
+  EXPECT_CALL(events_, on_frame(_, _)).Times(0);
+  for (std::size_t off = 0; off + 1000 < f.size(); off += 1000) {
+    wire_.incoming.emplace_back(f.begin() + static_cast<std::ptrdiff_t>(off),
+                                f.begin() + static_cast<std::ptrdiff_t>(off + 1000));
+  }
+  c->on_readable();
+  testing::Mock::VerifyAndClearExpectations(&events_);
+  EXPECT_CALL(events_, on_frame(_, testing::SizeIs(body.size()))).Times(1);
+  wire_.incoming.emplace_back(f.end() - static_cast<std::ptrdiff_t>(f.size() % 1000 == 0 ? 1000 : f.size() % 1000), f.end());
+  c->on_readable();
+}
+
+TEST_F(ConnectionTest, OversizedFrameLengthClosesTheLink) {
+  auto c = accepted();
+  complete_handshake(*c);
+  Bytes huge;
+  wire::put32(huge, 0xFFFFFFF0u);
+  wire_.incoming.push_back(huge);
+  EXPECT_CALL(events_, on_down(_, testing::Field(&Error::code,
+                                                 make_error_code(Errc::protocol_error))));
+  c->on_readable();
+  EXPECT_TRUE(c->is_closed());
+}
+
+TEST_F(ConnectionTest, StalledHandshakeTimesOut) {
+  auto c = accepted();
+  wire_.incoming.push_back({0, 30, 'N'});  // a name message that never completes
+  c->on_readable();
+  EXPECT_FALSE(c->is_closed());
+  now_ += std::chrono::milliseconds(6999);
+  c->on_timer();
+  EXPECT_FALSE(c->is_closed());
+  EXPECT_CALL(events_, on_down(_, testing::Field(&Error::code, make_error_code(Errc::timeout))));
+  now_ += std::chrono::milliseconds(2);
+  c->on_timer();
+  EXPECT_TRUE(c->is_closed());
+}
+
+TEST_F(ConnectionTest, SendsTicksWhenIdleAndDropsASilentPeer) {
+  auto c = accepted();
+  complete_handshake(*c);
+  wire_.written.clear();
+  now_ += std::chrono::milliseconds(1000);  // ticktime / 4
+  c->on_timer();
+  EXPECT_EQ(wire_.written, (Bytes{0, 0, 0, 0}));
+  EXPECT_EQ(c->next_deadline(), now_ + std::chrono::milliseconds(1000));
+  // Traffic from the peer (a tick) keeps the link alive.
+  now_ += std::chrono::milliseconds(3500);
+  wire_.incoming.push_back({0, 0, 0, 0});
+  c->on_readable();
+  c->on_timer();
+  EXPECT_TRUE(c->is_up());
+  EXPECT_CALL(events_, on_down(_, testing::Field(&Error::code, make_error_code(Errc::timeout))));
+  now_ += std::chrono::milliseconds(4001);
+  c->on_timer();
+  EXPECT_TRUE(c->is_closed());
+}
+
+TEST_F(ConnectionTest, QueuedFramesSurviveABlockedSocket) {
+  auto c = accepted();
+  complete_handshake(*c);
+  wire_.written.clear();
+  wire_.block_writes = true;
+  const Bytes body{131, 106};
+  c->send_frame(body);
+  c->send_frame(body);
+  c->flush();
+  EXPECT_TRUE(c->wants_write());
+  EXPECT_TRUE(wire_.written.empty());
+  wire_.block_writes = false;
+  c->on_writable();
+  EXPECT_FALSE(c->wants_write());
+  EXPECT_EQ(wire_.written, (Bytes{0, 0, 0, 3, 112, 131, 106, 0, 0, 0, 3, 112, 131, 106}));
+}
+
+TEST_F(ConnectionTest, PeerCloseAfterDataDeliversTheDataFirst) {
+  auto c = accepted();
+  complete_handshake(*c);
+  wire_.incoming.push_back(frame({112, 9}));
+  wire_.after_data = {IoResult::Status::eof};
+  testing::InSequence seq;
+  EXPECT_CALL(events_, on_frame(_, _));
+  EXPECT_CALL(events_, on_down(_, testing::Field(&Error::code, make_error_code(Errc::closed))));
+  c->on_readable();
+}
+
+TEST_F(ConnectionTest, WrongCookieFromPeerClosesWithBadCookie) {
+  auto c = accepted();
+  auto peer =
+      Handshake::initiator({"a-1@h", "wrong", kOurFlags, 9}, "b-2@h", [] { return 7u; });
+  Bytes to_us;
+  peer.start(to_us);
+  wire_.incoming.push_back(to_us);
+  c->on_readable();
+  to_us.clear();
+  std::size_t used = 0;
+  peer.feed(wire_.written, used, to_us);
+  wire_.incoming.push_back(to_us);
+  EXPECT_CALL(events_, on_up(_)).Times(0);
+  EXPECT_CALL(events_, on_down(_, testing::Field(&Error::code, make_error_code(Errc::bad_cookie))));
+  c->on_readable();
+  EXPECT_TRUE(c->is_closed());
+}
+
+TEST_F(ConnectionTest, OutboundConnectFailureIsReported) {
+  auto hs = Handshake::initiator({"a-1@h", "secret", kOurFlags, 9}, "b-2@h", [] { return 7u; });
+  EXPECT_CALL(*socket_, connect_result()).WillOnce(Return(EINPROGRESS)).WillOnce(Return(ECONNREFUSED));
+  Connection c(std::move(pending_socket_), std::move(hs), true, clock_, timeouts_, events_);
+  EXPECT_TRUE(c.wants_write());
+  c.on_writable();
+  EXPECT_FALSE(c.is_closed());
+  EXPECT_CALL(events_, on_down(_, testing::Field(&Error::code, make_error_code(Errc::io_error))));
+  c.on_writable();
+  EXPECT_TRUE(c.is_closed());
+}
+
+}  // namespace
+}  // namespace convoy::dist
