@@ -19,6 +19,7 @@ constexpr std::uint8_t kPassThrough = 112;  // 'p'
 Connection::Connection(std::unique_ptr<Socket> socket, Handshake handshake, bool connecting,
                        const Clock& clock, ConnectionTimeouts timeouts, ConnectionEvents& events)
     : socket_(std::move(socket)),
+      peer_address_(socket_->peer_address()),
       handshake_(std::move(handshake)),
       state_(connecting ? State::connecting : State::handshaking),
       clock_(clock),

@@ -58,7 +58,7 @@ class Connection {
   // Peer node name: the dialled name, or for an accepted link the name it sent (once known).
   const std::string& peer_name() const noexcept { return handshake_.peer_name(); }
   std::uint64_t peer_flags() const noexcept { return handshake_.peer().flags; }
-  std::string peer_address() const { return socket_ ? socket_->peer_address() : ""; }
+  const std::string& peer_address() const noexcept { return peer_address_; }
 
   // Event-loop hooks.
   bool wants_write() const noexcept;
@@ -83,6 +83,7 @@ class Connection {
   void fill_read_buffer();
 
   std::unique_ptr<Socket> socket_;
+  std::string peer_address_;  // kept after close, for the logs
   Handshake handshake_;
   State state_;
   const Clock& clock_;
