@@ -3,7 +3,8 @@
 # no epmd) and the c_node; the BEAM nodes ping, call and stream through the c_node every few
 # seconds and print what they see. Ctrl-C stops everything this script started.
 set -euo pipefail
-build=${1:?usage: demo.sh BUILD_DIR}
+scripts=$(cd "$(dirname "$0")" && pwd)
+build=$(cd "${1:?usage: demo.sh BUILD_DIR}" && pwd)
 ebin="$build/rebar_fixture/default/lib/convoy_fixture/ebin"
 cookie=convoy-demo
 work=$(mktemp -d)
@@ -55,12 +56,7 @@ echo "[demo] Erlang node erl-$eport@127.0.0.1 and Elixir node ex-$xport@127.0.0.
 # shellcheck disable=SC2086
 prefixed erlang erl -name "erl-$eport@127.0.0.1" -setcookie "$cookie" -noshell $flags \
   -eval "convoy_fixture_demo:loop('$cnode', 4000)"
-prefixed elixir elixir --erl "$flags" --name "ex-$xport@127.0.0.1" --cookie "$cookie" -e "
-  c = :\"$cnode\"
-  Stream.repeatedly(fn ->
-    IO.puts(\"#{node()} Node.ping #{Node.ping(c)} | GenServer.call ping -> #{GenServer.call({:c_node, c}, :ping)}\")
-    IO.puts(\"#{node()} echo #{inspect(GenServer.call({:c_node, c}, {:echo, %{from: :elixir, list: [1, 2.5, \\\"bin\\\"]}}))}\")
-    Process.sleep(4000)
-  end) |> Stream.run()"
+prefixed elixir elixir --erl "$flags" --name "ex-$xport@127.0.0.1" --cookie "$cookie" \
+  "$scripts/demo_elixir.exs" "$cnode"
 echo "[demo] running; Ctrl-C to stop"
 wait

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -21,13 +22,30 @@ extern char** environ;
 namespace convoy::test {
 namespace {
 
-std::filesystem::path scratch_dir() {
-  static const std::filesystem::path dir = [] {
+// Logs and working directory of every process one test binary starts; removed at exit
+// unless CONVOY_KEEP_LOGS is set (the logs are what a failed test prints anyway).
+class ScratchDir {
+ public:
+  ScratchDir() {
     std::string tmpl = (std::filesystem::temp_directory_path() / "convoy-it-XXXXXX").string();
     if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    return std::filesystem::path(tmpl);
-  }();
-  return dir;
+    path_ = tmpl;
+  }
+  ~ScratchDir() {
+    if (std::getenv("CONVOY_KEEP_LOGS") == nullptr) {
+      std::error_code ec;
+      std::filesystem::remove_all(path_, ec);
+    }
+  }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+std::filesystem::path scratch_dir() {
+  static const ScratchDir dir;
+  return dir.path();
 }
 
 std::string read_file(const std::filesystem::path& p) {
