@@ -153,19 +153,30 @@ int rank(Kind k) {
   switch (k) {
     case Kind::integer:
     case Kind::big_integer:
-    case Kind::float_: return 0;
-    case Kind::atom: return 1;
-    case Kind::ref: return 2;
+    case Kind::float_:
+      return 0;
+    case Kind::atom:
+      return 1;
+    case Kind::ref:
+      return 2;
     case Kind::closure:
-    case Kind::export_fun: return 3;
-    case Kind::port: return 4;
-    case Kind::pid: return 5;
-    case Kind::tuple: return 6;
-    case Kind::map: return 7;
-    case Kind::nil: return 8;
+    case Kind::export_fun:
+      return 3;
+    case Kind::port:
+      return 4;
+    case Kind::pid:
+      return 5;
+    case Kind::tuple:
+      return 6;
+    case Kind::map:
+      return 7;
+    case Kind::nil:
+      return 8;
     case Kind::string:
-    case Kind::list: return 9;
-    case Kind::binary: return 10;
+    case Kind::list:
+      return 9;
+    case Kind::binary:
+      return 10;
   }
   return 11;
 }
@@ -201,7 +212,8 @@ int compare_numbers(const Term& a, const Term& b, bool exact) {
     const std::int64_t y = *b.as_integer();
     return x < y ? -1 : (x > y ? 1 : 0);
   }
-  if (ka == Kind::big_integer && kb == Kind::big_integer) return compare_bigs(*a.as_big(), *b.as_big());
+  if (ka == Kind::big_integer && kb == Kind::big_integer)
+    return compare_bigs(*a.as_big(), *b.as_big());
   // Canonical BigInts never fit int64, so the sign of the BigInt decides.
   if (ka == Kind::big_integer) return a.as_big()->negative ? -1 : 1;
   return b.as_big()->negative ? 1 : -1;
@@ -318,9 +330,12 @@ int compare_terms(const Term& a, const Term& b, bool exact) {
   switch (ka) {
     case Kind::integer:
     case Kind::big_integer:
-    case Kind::float_: return compare_numbers(a, b, exact);
-    case Kind::atom: return compare_strings(a.as_atom()->name, b.as_atom()->name);
-    case Kind::ref: return compare_refs(*a.as_ref(), *b.as_ref());
+    case Kind::float_:
+      return compare_numbers(a, b, exact);
+    case Kind::atom:
+      return compare_strings(a.as_atom()->name, b.as_atom()->name);
+    case Kind::ref:
+      return compare_refs(*a.as_ref(), *b.as_ref());
     case Kind::closure:
     case Kind::export_fun: {
       if (ka != kb) return ka == Kind::closure ? -1 : 1;
@@ -372,10 +387,13 @@ int compare_terms(const Term& a, const Term& b, bool exact) {
       }
       return 0;
     }
-    case Kind::nil: return 0;
+    case Kind::nil:
+      return 0;
     case Kind::string:
-    case Kind::list: return compare_lists(a, b, exact);
-    case Kind::binary: return compare_binaries(*a.as_binary(), *b.as_binary());
+    case Kind::list:
+      return compare_lists(a, b, exact);
+    case Kind::binary:
+      return compare_binaries(*a.as_binary(), *b.as_binary());
   }
   return 0;
 }
@@ -386,10 +404,9 @@ bool key_less(const Term& a, const Term& b) { return compare_terms(a, b, true) <
 
 bool is_reserved_word(std::string_view s) {
   static constexpr std::array<std::string_view, 29> kWords = {
-      "after", "and",   "andalso", "band", "begin",  "bnot", "bor",     "bsl",
-      "bsr",   "bxor",  "case",    "catch", "cond",  "div",  "else",    "end",
-      "fun",   "if",    "let",     "maybe", "not",   "of",   "or",      "orelse",
-      "receive", "rem", "try",     "when",  "xor"};
+      "after", "and",   "andalso", "band",   "begin",   "bnot", "bor", "bsl",  "bsr", "bxor",
+      "case",  "catch", "cond",    "div",    "else",    "end",  "fun", "if",   "let", "maybe",
+      "not",   "of",    "or",      "orelse", "receive", "rem",  "try", "when", "xor"};
   return std::find(kWords.begin(), kWords.end(), s) != kWords.end();
 }
 
@@ -406,16 +423,35 @@ bool atom_needs_quotes(std::string_view s) {
 // Escapes one byte inside a quoted atom or string. Bytes >= 0x80 (UTF-8) are kept.
 void append_escaped(std::string& out, unsigned char c, char quote) {
   switch (c) {
-    case '\n': out += "\\n"; return;
-    case '\r': out += "\\r"; return;
-    case '\t': out += "\\t"; return;
-    case '\v': out += "\\v"; return;
-    case '\b': out += "\\b"; return;
-    case '\f': out += "\\f"; return;
-    case 27: out += "\\e"; return;
-    case 127: out += "\\d"; return;
-    case '\\': out += "\\\\"; return;
-    default: break;
+    case '\n':
+      out += "\\n";
+      return;
+    case '\r':
+      out += "\\r";
+      return;
+    case '\t':
+      out += "\\t";
+      return;
+    case '\v':
+      out += "\\v";
+      return;
+    case '\b':
+      out += "\\b";
+      return;
+    case '\f':
+      out += "\\f";
+      return;
+    case 27:
+      out += "\\e";
+      return;
+    case 127:
+      out += "\\d";
+      return;
+    case '\\':
+      out += "\\\\";
+      return;
+    default:
+      break;
   }
   if (c == static_cast<unsigned char>(quote)) {
     out += '\\';
@@ -441,7 +477,9 @@ void append_atom(std::string& out, std::string_view name) {
 }
 
 // io_lib's printable ASCII: what Erlang would show as a string.
-bool printable_char(std::int64_t c) { return (c >= 32 && c <= 126) || (c >= 8 && c <= 13) || c == 27; }
+bool printable_char(std::int64_t c) {
+  return (c >= 32 && c <= 126) || (c >= 8 && c <= 13) || c == 27;
+}
 
 void append_quoted(std::string& out, const auto& chars) {
   out += '"';
@@ -535,10 +573,18 @@ void print_binary(std::string& out, const Binary& b) {
 
 void print(std::string& out, const Term& t) {
   switch (t.kind()) {
-    case Kind::integer: out += std::to_string(*t.as_integer()); return;
-    case Kind::big_integer: out += big_to_decimal(*t.as_big()); return;
-    case Kind::float_: append_double(out, *t.as_float()); return;
-    case Kind::atom: append_atom(out, t.as_atom()->name); return;
+    case Kind::integer:
+      out += std::to_string(*t.as_integer());
+      return;
+    case Kind::big_integer:
+      out += big_to_decimal(*t.as_big());
+      return;
+    case Kind::float_:
+      append_double(out, *t.as_float());
+      return;
+    case Kind::atom:
+      append_atom(out, t.as_atom()->name);
+      return;
     case Kind::ref: {
       const Ref& r = *t.as_ref();
       out += "#Ref<";
@@ -613,10 +659,16 @@ void print(std::string& out, const Term& t) {
       out += '}';
       return;
     }
-    case Kind::nil: out += "[]"; return;
+    case Kind::nil:
+      out += "[]";
+      return;
     case Kind::string:
-    case Kind::list: print_list(out, t); return;
-    case Kind::binary: print_binary(out, *t.as_binary()); return;
+    case Kind::list:
+      print_list(out, t);
+      return;
+    case Kind::binary:
+      print_binary(out, *t.as_binary());
+      return;
   }
 }
 
@@ -693,7 +745,8 @@ Term Term::list(std::vector<Term> elements, Term tail) {
     tail = std::move(rest);
   } else if (auto* str = std::get_if<StringRep>(&tail.v_)) {
     elements.reserve(elements.size() + str->bytes.size());
-    for (char c : str->bytes) elements.push_back(integer(std::int64_t{static_cast<unsigned char>(c)}));
+    for (char c : str->bytes)
+      elements.push_back(integer(std::int64_t{static_cast<unsigned char>(c)}));
     tail = Term();
   }
   if (elements.empty()) return tail;
@@ -701,7 +754,9 @@ Term Term::list(std::vector<Term> elements, Term tail) {
   return Term(Variant(ListRep{std::move(elements), std::move(tail_ptr)}));
 }
 
-Term Term::tuple(std::vector<Term> elements) { return Term(Variant(TupleRep{std::move(elements)})); }
+Term Term::tuple(std::vector<Term> elements) {
+  return Term(Variant(TupleRep{std::move(elements)}));
+}
 
 Term Term::map(std::vector<std::pair<Term, Term>> entries) {
   std::stable_sort(entries.begin(), entries.end(),
@@ -832,8 +887,9 @@ std::span<const std::pair<Term, Term>> Term::map_entries() const noexcept {
 
 const Term* Term::map_get(const Term& key) const noexcept {
   const auto entries = map_entries();
-  const auto it = std::lower_bound(entries.begin(), entries.end(), key,
-                                   [](const auto& e, const Term& k) { return key_less(e.first, k); });
+  const auto it =
+      std::lower_bound(entries.begin(), entries.end(), key,
+                       [](const auto& e, const Term& k) { return key_less(e.first, k); });
   if (it == entries.end() || compare_terms(it->first, key, true) != 0) return nullptr;
   return &it->second;
 }

@@ -45,23 +45,35 @@ class Encoder {
         put([v](char* b, int* i) { return ei_encode_longlong(b, i, v); });
         return;
       }
-      case Term::Kind::big_integer: big(*t.as_big()); return;
+      case Term::Kind::big_integer:
+        big(*t.as_big());
+        return;
       case Term::Kind::float_: {
         const double v = *t.as_float();
         put([v](char* b, int* i) { return ei_encode_double(b, i, v); });
         return;
       }
-      case Term::Kind::atom: atom(t.as_atom()->name); return;
-      case Term::Kind::ref: ref(*t.as_ref()); return;
+      case Term::Kind::atom:
+        atom(t.as_atom()->name);
+        return;
+      case Term::Kind::ref:
+        ref(*t.as_ref());
+        return;
       case Term::Kind::closure: {
         const auto& bytes = t.as_closure()->encoded;
         check_piece(bytes.size());
         out_.insert(out_.end(), bytes.begin(), bytes.end());
         return;
       }
-      case Term::Kind::export_fun: export_fun(*t.as_export_fun()); return;
-      case Term::Kind::port: port(*t.as_port()); return;
-      case Term::Kind::pid: pid(*t.as_pid()); return;
+      case Term::Kind::export_fun:
+        export_fun(*t.as_export_fun());
+        return;
+      case Term::Kind::port:
+        port(*t.as_port());
+        return;
+      case Term::Kind::pid:
+        pid(*t.as_pid());
+        return;
       case Term::Kind::tuple: {
         const auto elements = t.elements();
         const int n = count(elements.size());
@@ -79,10 +91,18 @@ class Encoder {
         }
         return;
       }
-      case Term::Kind::nil: nil(); return;
-      case Term::Kind::string: string(*t.as_string()); return;
-      case Term::Kind::list: list(t); return;
-      case Term::Kind::binary: binary(*t.as_binary()); return;
+      case Term::Kind::nil:
+        nil();
+        return;
+      case Term::Kind::string:
+        string(*t.as_string());
+        return;
+      case Term::Kind::list:
+        list(t);
+        return;
+      case Term::Kind::binary:
+        binary(*t.as_binary());
+        return;
     }
   }
 
@@ -127,7 +147,8 @@ class Encoder {
     // ei 5.3 keeps bignum digits as little-endian unsigned shorts.
     std::vector<unsigned short> digits((v.magnitude.size() + 1) / 2, 0);
     for (std::size_t i = 0; i < v.magnitude.size(); ++i) {
-      digits[i / 2] = static_cast<unsigned short>(digits[i / 2] | (v.magnitude[i] << (8 * (i % 2))));
+      digits[i / 2] =
+          static_cast<unsigned short>(digits[i / 2] | (v.magnitude[i] << (8 * (i % 2))));
     }
     erlang_big b{};
     b.arity = static_cast<unsigned int>(v.magnitude.size());
@@ -325,11 +346,22 @@ class Validator {
     std::size_t len = 0;
     bool utf8 = false;
     switch (tag) {
-      case ERL_ATOM_EXT: len = u16(); break;
-      case ERL_SMALL_ATOM_EXT: len = u8(); break;
-      case ERL_ATOM_UTF8_EXT: len = u16(); utf8 = true; break;
-      case ERL_SMALL_ATOM_UTF8_EXT: len = u8(); utf8 = true; break;
-      default: fail("expected an atom");
+      case ERL_ATOM_EXT:
+        len = u16();
+        break;
+      case ERL_SMALL_ATOM_EXT:
+        len = u8();
+        break;
+      case ERL_ATOM_UTF8_EXT:
+        len = u16();
+        utf8 = true;
+        break;
+      case ERL_SMALL_ATOM_UTF8_EXT:
+        len = u8();
+        utf8 = true;
+        break;
+      default:
+        fail("expected an atom");
     }
     // ei's atom buffers hold 255 Latin-1 or 255*4 UTF-8 bytes.
     if (len > (utf8 ? 255u * 4 : 255u)) fail("atom longer than 255 characters");
@@ -368,9 +400,9 @@ class Validator {
     limit_ = end;
     skip(1 + 16 + 4);  // arity, uniq, index
     const std::uint32_t num_free = u32();
-    atom(true);        // module
-    small_or_int();    // old index
-    small_or_int();    // old uniq
+    atom(true);      // module
+    small_or_int();  // old index
+    small_or_int();  // old uniq
     pid();
     limit_ = saved_limit;
     plausible_count(num_free);
@@ -382,8 +414,12 @@ class Validator {
     const std::size_t start = pos_;
     const std::uint8_t tag = u8();
     switch (tag) {
-      case ERL_SMALL_INTEGER_EXT: skip(1); return;
-      case ERL_INTEGER_EXT: skip(4); return;
+      case ERL_SMALL_INTEGER_EXT:
+        skip(1);
+        return;
+      case ERL_INTEGER_EXT:
+        skip(4);
+        return;
       case ERL_SMALL_BIG_EXT:
       case ERL_LARGE_BIG_EXT: {
         const std::size_t n = tag == ERL_SMALL_BIG_EXT ? u8() : u32();
@@ -434,8 +470,11 @@ class Validator {
         skip((tag == ERL_NEW_REFERENCE_EXT ? 1 : 4) + 4 * words);
         return;
       }
-      case ERL_NIL_EXT: return;
-      case ERL_STRING_EXT: skip(u16()); return;
+      case ERL_NIL_EXT:
+        return;
+      case ERL_STRING_EXT:
+        skip(u16());
+        return;
       case ERL_LIST_EXT: {
         const std::uint32_t n = u32();
         plausible_count(std::uint64_t{n} + 1);
@@ -455,7 +494,9 @@ class Validator {
         push(n, 0, false);
         return;
       }
-      case ERL_BINARY_EXT: skip(u32()); return;
+      case ERL_BINARY_EXT:
+        skip(u32());
+        return;
       case ERL_BIT_BINARY_EXT: {
         const std::size_t n = u32();
         const std::uint8_t bits = u8();
@@ -469,10 +510,15 @@ class Validator {
         if (u8() != ERL_SMALL_INTEGER_EXT) fail("export fun arity is not a small integer");
         skip(1);
         return;
-      case ERL_NEW_FUN_EXT: closure(start); return;
-      case kOldFunTag: fail("FUN_EXT (pre-R8 fun) is not supported");
-      case kCompressedTag: fail("compressed terms are not supported");
-      default: fail("unknown tag " + std::to_string(tag));
+      case ERL_NEW_FUN_EXT:
+        closure(start);
+        return;
+      case kOldFunTag:
+        fail("FUN_EXT (pre-R8 fun) is not supported");
+      case kCompressedTag:
+        fail("compressed terms are not supported");
+      default:
+        fail("unknown tag " + std::to_string(tag));
     }
   }
 
@@ -506,32 +552,45 @@ class Decoder {
         return Term::integer(std::int64_t{v});
       }
       case ERL_SMALL_BIG_EXT:
-      case ERL_LARGE_BIG_EXT: return big(size);
+      case ERL_LARGE_BIG_EXT:
+        return big(size);
       case ERL_FLOAT_EXT: {
         double v = 0;
         check(ei_decode_double(buf_, &index_, &v));
         return Term::float_(v);
       }
-      case ERL_ATOM_EXT: return Term::atom(atom());
-      case ERL_PID_EXT: return pid();
-      case ERL_PORT_EXT: return port();
+      case ERL_ATOM_EXT:
+        return Term::atom(atom());
+      case ERL_PID_EXT:
+        return pid();
+      case ERL_PORT_EXT:
+        return port();
       case ERL_REFERENCE_EXT:
-      case ERL_NEW_REFERENCE_EXT: return ref();
+      case ERL_NEW_REFERENCE_EXT:
+        return ref();
       case ERL_NIL_EXT: {
         int n = 0;
         check(ei_decode_list_header(buf_, &index_, &n));
         return Term::nil();
       }
-      case ERL_STRING_EXT: return string(size);
-      case ERL_LIST_EXT: return list();
+      case ERL_STRING_EXT:
+        return string(size);
+      case ERL_LIST_EXT:
+        return list();
       case ERL_SMALL_TUPLE_EXT:
-      case ERL_LARGE_TUPLE_EXT: return tuple();
-      case ERL_MAP_EXT: return map();
-      case ERL_BINARY_EXT: return binary(size);
-      case ERL_BIT_BINARY_EXT: return bitstring();
+      case ERL_LARGE_TUPLE_EXT:
+        return tuple();
+      case ERL_MAP_EXT:
+        return map();
+      case ERL_BINARY_EXT:
+        return binary(size);
+      case ERL_BIT_BINARY_EXT:
+        return bitstring();
       case ERL_NEW_FUN_EXT:
-      case ERL_EXPORT_EXT: return fun(type);
-      default: throw Invalid("ei reports an unexpected term type");
+      case ERL_EXPORT_EXT:
+        return fun(type);
+      default:
+        throw Invalid("ei reports an unexpected term type");
     }
   }
 
@@ -549,7 +608,9 @@ class Decoder {
     const std::size_t len = small ? s[1] : (std::size_t{s[1]} << 8 | s[2]);
     const unsigned char* text = s + (small ? 2 : 3);
     std::size_t out_len = len;
-    if (!utf8) out_len += static_cast<std::size_t>(std::count_if(text, text + len, [](unsigned char c) { return c >= 0x80; }));
+    if (!utf8)
+      out_len += static_cast<std::size_t>(
+          std::count_if(text, text + len, [](unsigned char c) { return c >= 0x80; }));
     char out[MAXATOMLEN_UTF8];
     check(ei_decode_atom_as(buf_, &index_, out, sizeof out, ERLANG_UTF8, nullptr, nullptr));
     return std::string(out, out_len);
@@ -601,7 +662,8 @@ class Decoder {
     check(ei_decode_fun(buf_, &index_, &f));
     if (type == ERL_EXPORT_EXT) {
       if (f.arity < 0 || f.arity > 255) throw Invalid("export fun arity out of range");
-      return Term::export_fun(ExportFun{f.module, f.u.exprt.func, static_cast<std::uint32_t>(f.arity)});
+      return Term::export_fun(
+          ExportFun{f.module, f.u.exprt.func, static_cast<std::uint32_t>(f.arity)});
     }
     const auto* p = reinterpret_cast<const std::uint8_t*>(buf_);
     return Term::closure(Closure{f.module, static_cast<std::uint32_t>(f.arity),
