@@ -1,8 +1,8 @@
 // c_node: a convoy node as a daemon. Wires flags -> Config -> Node + built-in services.
-#include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
 

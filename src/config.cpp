@@ -34,9 +34,9 @@ Result<NodeOptions> to_node_options(const Config& config) {
   auto cookie = resolve_cookie(config.cookie);
   if (!cookie) return cookie.error();
   if (config.net_ticktime < 1 || config.net_ticktime > 86400) {
-    return make_error(Errc::invalid_argument,
-                      fmt::format("net_ticktime {} is out of range 1..86400 seconds",
-                                  config.net_ticktime));
+    return make_error(
+        Errc::invalid_argument,
+        fmt::format("net_ticktime {} is out of range 1..86400 seconds", config.net_ticktime));
   }
   NodeOptions options{.name = std::move(*name), .cookie = std::move(*cookie)};
   options.listen_address = config.listen_address;

@@ -47,8 +47,8 @@ void Connection::on_writable() {
     const int err = socket_->connect_result();
     if (err == EINPROGRESS) return;
     if (err != 0) {
-      return close(make_error(Errc::io_error, fmt::format("connect to {} failed: {}",
-                                                          peer_name(), std::strerror(err))));
+      return close(make_error(Errc::io_error, fmt::format("connect to {} failed: {}", peer_name(),
+                                                          std::strerror(err))));
     }
     return start_handshake();
   }
@@ -123,9 +123,9 @@ void Connection::cut_frames() {
       continue;
     }
     if (len > kMaxFrame) {
-      return close(make_error(Errc::protocol_error,
-                              fmt::format("{} sent a frame of {} bytes (limit {})", peer_name(),
-                                          len, kMaxFrame)));
+      return close(make_error(
+          Errc::protocol_error,
+          fmt::format("{} sent a frame of {} bytes (limit {})", peer_name(), len, kMaxFrame)));
     }
     if (in_end_ - in_begin_ < 4 + len) break;
     const std::span<const std::uint8_t> frame(in_.data() + in_begin_ + 4, len);
@@ -141,9 +141,8 @@ void Connection::send_frame(std::span<const std::uint8_t> body) {
   out_.push_back(kPassThrough);
   out_.insert(out_.end(), body.begin(), body.end());
   if (out_.size() - out_begin_ > kMaxBacklog) {
-    close(make_error(Errc::io_error,
-                     fmt::format("{} is not reading: more than {} bytes queued", peer_name(),
-                                 kMaxBacklog)));
+    close(make_error(Errc::io_error, fmt::format("{} is not reading: more than {} bytes queued",
+                                                 peer_name(), kMaxBacklog)));
   }
 }
 
@@ -156,8 +155,8 @@ void Connection::flush() {
       continue;
     }
     if (r.status == IoResult::Status::would_block) break;
-    return close(make_error(Errc::io_error, fmt::format("write to {} failed: {}", peer_name(),
-                                                        std::strerror(r.err))));
+    return close(make_error(
+        Errc::io_error, fmt::format("write to {} failed: {}", peer_name(), std::strerror(r.err))));
   }
   if (out_begin_ == out_.size()) {
     out_.clear();
@@ -173,17 +172,17 @@ void Connection::on_timer() {
   const auto now = clock_.now();
   if (state_ != State::up) {
     if (now >= setup_deadline_) {
-      close(make_error(Errc::timeout,
-                       fmt::format("connection setup with {} timed out after {} ms",
-                                   peer_name().empty() ? peer_address() : peer_name(),
-                                   timeouts_.connect_and_handshake.count())));
+      close(
+          make_error(Errc::timeout, fmt::format("connection setup with {} timed out after {} ms",
+                                                peer_name().empty() ? peer_address() : peer_name(),
+                                                timeouts_.connect_and_handshake.count())));
     }
     return;
   }
   if (now - last_recv_ > timeouts_.net_ticktime) {
-    return close(make_error(Errc::timeout,
-                            fmt::format("{} silent for more than net_ticktime ({} s)", peer_name(),
-                                        timeouts_.net_ticktime.count() / 1000)));
+    return close(
+        make_error(Errc::timeout, fmt::format("{} silent for more than net_ticktime ({} s)",
+                                              peer_name(), timeouts_.net_ticktime.count() / 1000)));
   }
   if (now - last_send_ >= timeouts_.net_ticktime / 4 && out_begin_ == out_.size()) {
     wire::put32(out_, 0);  // tick: an empty frame

@@ -91,11 +91,16 @@ Handshake::State Handshake::feed(std::span<const std::uint8_t> in, std::size_t& 
 
 void Handshake::on_message(std::span<const std::uint8_t> msg, std::vector<std::uint8_t>& out) {
   switch (step_) {
-    case Step::recv_status: return recv_status(msg, out);
-    case Step::recv_challenge: return recv_challenge(msg, out);
-    case Step::recv_challenge_ack: return recv_challenge_ack(msg);
-    case Step::recv_name: return recv_name(msg, out);
-    case Step::recv_challenge_reply: return recv_challenge_reply(msg, out);
+    case Step::recv_status:
+      return recv_status(msg, out);
+    case Step::recv_challenge:
+      return recv_challenge(msg, out);
+    case Step::recv_challenge_ack:
+      return recv_challenge_ack(msg);
+    case Step::recv_name:
+      return recv_name(msg, out);
+    case Step::recv_challenge_reply:
+      return recv_challenge_reply(msg, out);
     case Step::send_name:
     case Step::finished:
       return fail(Errc::handshake_failed, "unexpected handshake message");
@@ -117,13 +122,12 @@ void Handshake::recv_status(std::span<const std::uint8_t> msg, std::vector<std::
     put_status(out, "true");
     step_ = Step::recv_challenge;
   } else {
-    fail(Errc::handshake_failed, fmt::format("{} refused the connection: {}", peer_.name,
-                                             printable(msg.subspan(1))));
+    fail(Errc::handshake_failed,
+         fmt::format("{} refused the connection: {}", peer_.name, printable(msg.subspan(1))));
   }
 }
 
-void Handshake::recv_challenge(std::span<const std::uint8_t> msg,
-                               std::vector<std::uint8_t>& out) {
+void Handshake::recv_challenge(std::span<const std::uint8_t> msg, std::vector<std::uint8_t>& out) {
   // <<$N, Flags:64, Challenge:32, Creation:32, NameLen:16, Name>>
   constexpr std::size_t kFixed = 1 + 8 + 4 + 4 + 2;
   if (msg[0] != 'N' || msg.size() < kFixed) {
@@ -135,8 +139,8 @@ void Handshake::recv_challenge(std::span<const std::uint8_t> msg,
   const auto creation = wire::get32(&msg[13]);
   const std::size_t name_len = wire::get16(&msg[17]);
   if (msg.size() != kFixed + name_len) {
-    return fail(Errc::handshake_failed, fmt::format("challenge from {} has a bad name length",
-                                                    peer_.name));
+    return fail(Errc::handshake_failed,
+                fmt::format("challenge from {} has a bad name length", peer_.name));
   }
   const std::string name(msg.begin() + kFixed, msg.end());
   if (name != peer_.name) {
@@ -158,13 +162,12 @@ void Handshake::recv_challenge(std::span<const std::uint8_t> msg,
 
 void Handshake::recv_challenge_ack(std::span<const std::uint8_t> msg) {
   if (msg[0] != 'a' || msg.size() != 17) {
-    return fail(Errc::handshake_failed, fmt::format("malformed challenge ack from {}",
-                                                    peer_.name));
+    return fail(Errc::handshake_failed, fmt::format("malformed challenge ack from {}", peer_.name));
   }
   if (!digest_equal(gen_digest(our_challenge_, params_.cookie), &msg[1])) {
-    return fail(Errc::bad_cookie,
-                fmt::format("{} answered our challenge with a wrong digest (cookie mismatch)",
-                            peer_.name));
+    return fail(
+        Errc::bad_cookie,
+        fmt::format("{} answered our challenge with a wrong digest (cookie mismatch)", peer_.name));
   }
   step_ = Step::finished;
   state_ = State::done;
@@ -181,8 +184,8 @@ void Handshake::recv_name(std::span<const std::uint8_t> msg, std::vector<std::ui
                 "peer speaks the pre-OTP-23 handshake (version 5); OTP 23 or later is required");
   }
   if (msg[0] != 'N' || msg.size() < kFixed) {
-    return fail(Errc::handshake_failed, fmt::format("malformed name message ({} bytes)",
-                                                    msg.size()));
+    return fail(Errc::handshake_failed,
+                fmt::format("malformed name message ({} bytes)", msg.size()));
   }
   const auto flags = expand_mandatory(wire::get64(&msg[1]));
   const auto creation = wire::get32(&msg[9]);
@@ -192,8 +195,8 @@ void Handshake::recv_name(std::span<const std::uint8_t> msg, std::vector<std::ui
   }
   std::string name(msg.begin() + kFixed, msg.end());
   if (!plausible_node_name(name)) {
-    return fail(Errc::handshake_failed, fmt::format("peer sent an invalid node name '{}'",
-                                                    printable(msg.subspan(kFixed))));
+    return fail(Errc::handshake_failed,
+                fmt::format("peer sent an invalid node name '{}'", printable(msg.subspan(kFixed))));
   }
   peer_.name = std::move(name);
   if (!check_peer_flags(flags)) return;

@@ -58,9 +58,13 @@ class Handshake {
  private:
   enum class Step {
     // initiator
-    send_name, recv_status, recv_challenge, recv_challenge_ack,
+    send_name,
+    recv_status,
+    recv_challenge,
+    recv_challenge_ack,
     // acceptor
-    recv_name, recv_challenge_reply,
+    recv_name,
+    recv_challenge_reply,
     finished
   };
   Handshake(bool initiator, HandshakeParams params, Random random);

@@ -1,12 +1,11 @@
 #include "convoy/node.hpp"
 
+#include <fmt/format.h>
 #include <poll.h>
+#include <spdlog/spdlog.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
-
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <atomic>
@@ -130,8 +129,8 @@ struct Node::Impl final : dist::ConnectionEvents {
     return [this] { return static_cast<std::uint32_t>(rng()); };
   }
   dist::ConnectionTimeouts timeouts() const {
-    return {options.setup_timeout, std::chrono::duration_cast<std::chrono::milliseconds>(
-                                       options.net_ticktime)};
+    return {options.setup_timeout,
+            std::chrono::duration_cast<std::chrono::milliseconds>(options.net_ticktime)};
   }
 
   // --- links -----------------------------------------------------------------------------
@@ -287,9 +286,8 @@ struct Node::Impl final : dist::ConnectionEvents {
   }
 
   void dispatch(Connection& c, const Term& control, const std::optional<Term>& payload) {
-    const std::int64_t* op = control.is_tuple() && control.element(0)
-                                 ? control.element(0)->as_integer()
-                                 : nullptr;
+    const std::int64_t* op =
+        control.is_tuple() && control.element(0) ? control.element(0)->as_integer() : nullptr;
     if (!op) {
       spdlog::warn("dropping a malformed control message from {}: {}", c.peer_name(),
                    control.to_string());
@@ -379,9 +377,9 @@ struct Node::Impl final : dist::ConnectionEvents {
     if (!peer) return peer.error();
     auto& queue = pending[node];
     if (queue.size() >= options.max_pending_per_peer) {
-      return make_error(Errc::not_connected,
-                        fmt::format("{} messages already wait for a link to {}", queue.size(),
-                                    node));
+      return make_error(
+          Errc::not_connected,
+          fmt::format("{} messages already wait for a link to {}", queue.size(), node));
     }
     std::vector<std::uint8_t> frame;
     encode_append(control, frame);
@@ -548,15 +546,15 @@ Result<std::unique_ptr<Node>> Node::start(NodeOptions options) {
   // net_kernel answers is_auth, which is all net_adm:ping needs.
   auto net_kernel = node->register_process(
       "net_kernel",
-      gen_server_mailbox({.handle_call = [](Node&, const Term& request,
-                                            const Term&) -> std::optional<Term> {
-                            if (request.is_tuple(2) && request.element(0)->is_atom("is_auth")) {
-                              return Term::atom("yes");
-                            }
-                            return Term::tuple({Term::atom("error"), Term::atom("unsupported")});
-                          },
-                          .handle_cast = {},
-                          .handle_info = {}}));
+      gen_server_mailbox(
+          {.handle_call = [](Node&, const Term& request, const Term&) -> std::optional<Term> {
+             if (request.is_tuple(2) && request.element(0)->is_atom("is_auth")) {
+               return Term::atom("yes");
+             }
+             return Term::tuple({Term::atom("error"), Term::atom("unsupported")});
+           },
+           .handle_cast = {},
+           .handle_info = {}}));
   if (!net_kernel) return net_kernel.error();
   spdlog::info("node {} listening on {}:{} (creation {})", node->name().str(),
                node->impl_->options.listen_address, node->name().port(), creation);
@@ -652,8 +650,8 @@ Status Node::send(const Pid& to, const Term& message) {
     impl_->deliver(to, message);
     return {};
   }
-  return impl_->route(to.node, Term::tuple({Term::integer(dist::op::kSend), Term::atom(""),
-                                            Term::pid(to)}),
+  return impl_->route(to.node,
+                      Term::tuple({Term::integer(dist::op::kSend), Term::atom(""), Term::pid(to)}),
                       message);
 }
 
@@ -662,11 +660,11 @@ Status Node::send(const RegName& to, const Term& message, const std::optional<Pi
     if (auto pid = whereis(to.name)) impl_->deliver(*pid, message);
     return {};
   }
-  return impl_->route(to.node,
-                      Term::tuple({Term::integer(dist::op::kRegSend),
-                                   Term::pid(from.value_or(impl_->system_pid)), Term::atom(""),
-                                   Term::atom(to.name)}),
-                      message);
+  return impl_->route(
+      to.node,
+      Term::tuple({Term::integer(dist::op::kRegSend), Term::pid(from.value_or(impl_->system_pid)),
+                   Term::atom(""), Term::atom(to.name)}),
+      message);
 }
 
 Status Node::reply(const Term& from, const Term& reply) {
@@ -705,8 +703,8 @@ void start_call(Node& node, const std::function<Status(const Term&, const Pid&)>
     if (state->finished) return;
     state->finished = true;
     n.exit_process(self);
-    state->done(make_error(Errc::timeout, fmt::format("call to {} timed out after {} ms", target,
-                                                      timeout.count())));
+    state->done(make_error(
+        Errc::timeout, fmt::format("call to {} timed out after {} ms", target, timeout.count())));
   });
   const Term msg = Term::tuple(
       {Term::atom("$gen_call"), Term::tuple({Term::pid(self), Term::ref(tag)}), request});

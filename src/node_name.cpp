@@ -11,8 +11,8 @@ namespace {
 // host is resolved; restricting both to the characters hostnames and Erlang short names
 // use keeps typos and injected garbage out of the cluster.
 bool alive_char_ok(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '_' || c == '-';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '-';
 }
 bool host_char_ok(char c) { return alive_char_ok(c) || c == '.' || c == ':'; }
 

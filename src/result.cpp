@@ -7,17 +7,28 @@ class Category final : public std::error_category {
   const char* name() const noexcept override { return "convoy"; }
   std::string message(int ev) const override {
     switch (static_cast<Errc>(ev)) {
-      case Errc::invalid_argument: return "invalid argument";
-      case Errc::decode_error: return "undecodable external term";
-      case Errc::encode_error: return "term cannot be encoded";
-      case Errc::handshake_failed: return "distribution handshake failed";
-      case Errc::bad_cookie: return "cookie digest mismatch";
-      case Errc::timeout: return "timed out";
-      case Errc::io_error: return "I/O error";
-      case Errc::closed: return "connection closed";
-      case Errc::not_connected: return "not connected";
-      case Errc::protocol_error: return "distribution protocol violation";
-      case Errc::dns_error: return "DNS lookup failed";
+      case Errc::invalid_argument:
+        return "invalid argument";
+      case Errc::decode_error:
+        return "undecodable external term";
+      case Errc::encode_error:
+        return "term cannot be encoded";
+      case Errc::handshake_failed:
+        return "distribution handshake failed";
+      case Errc::bad_cookie:
+        return "cookie digest mismatch";
+      case Errc::timeout:
+        return "timed out";
+      case Errc::io_error:
+        return "I/O error";
+      case Errc::closed:
+        return "connection closed";
+      case Errc::not_connected:
+        return "not connected";
+      case Errc::protocol_error:
+        return "distribution protocol violation";
+      case Errc::dns_error:
+        return "DNS lookup failed";
     }
     return "unknown convoy error";
   }

@@ -29,11 +29,10 @@ void echo(Node& node, const Pid&, const Term& message) {
 }  // namespace
 
 Status install_builtin_services(Node& node) {
-  GenServer c_node{.handle_call = c_node_call,
-                   .handle_cast = {},
-                   .handle_info = [](Node&, const Term& info) {
-                     spdlog::debug("c_node: ignoring {}", info.to_string());
-                   }};
+  GenServer c_node{
+      .handle_call = c_node_call, .handle_cast = {}, .handle_info = [](Node&, const Term& info) {
+        spdlog::debug("c_node: ignoring {}", info.to_string());
+      }};
   if (auto r = node.register_process("c_node", gen_server_mailbox(std::move(c_node))); !r) {
     return r.error();
   }

@@ -1,5 +1,6 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -8,8 +9,6 @@
 
 #include <cerrno>
 #include <cstring>
-
-#include <fmt/format.h>
 
 #include "convoy/socket.hpp"
 
@@ -120,8 +119,8 @@ class TcpListener final : public Listener {
     for (;;) {
       sockaddr_storage ss{};
       socklen_t len = sizeof ss;
-      const int fd =
-          ::accept4(fd_.get(), reinterpret_cast<sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      const int fd = ::accept4(fd_.get(), reinterpret_cast<sockaddr*>(&ss), &len,
+                               SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd >= 0) {
         tune(fd);
         return std::unique_ptr<Socket>(std::make_unique<TcpSocket>(Fd(fd), format_address(ss)));

@@ -12,10 +12,10 @@
 namespace convoy {
 
 struct Config {
-  std::string name;                  // "sname-PORT@host"
-  std::optional<std::string> cookie; // from --cookie; see resolve_cookie()
+  std::string name;                   // "sname-PORT@host"
+  std::optional<std::string> cookie;  // from --cookie; see resolve_cookie()
   std::string listen_address = "0.0.0.0";
-  int net_ticktime = 60;             // seconds
+  int net_ticktime = 60;  // seconds
   std::string log_level = "info";
 };
 

@@ -19,8 +19,8 @@ struct Error {
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}           // NOLINT(google-explicit-constructor)
-  Result(Error error) : v_(std::move(error)) {}       // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
+  Result(Error error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const noexcept { return v_.index() == 0; }
   explicit operator bool() const noexcept { return ok(); }
@@ -43,7 +43,8 @@ class [[nodiscard]] Result {
 class [[nodiscard]] Status {
  public:
   Status() = default;
-  Status(Error error) : error_(std::move(error)), ok_(false) {}  // NOLINT(google-explicit-constructor)
+  Status(Error error)
+      : error_(std::move(error)), ok_(false) {}  // NOLINT(google-explicit-constructor)
   bool ok() const noexcept { return ok_; }
   explicit operator bool() const noexcept { return ok_; }
   const Error& error() const { return error_; }
@@ -58,13 +59,13 @@ enum class Errc {
   invalid_argument = 1,  // malformed name, config value, flag
   decode_error,          // bytes that are not a valid external term / frame
   encode_error,
-  handshake_failed,      // refused or malformed distribution handshake
-  bad_cookie,            // digest mismatch
+  handshake_failed,  // refused or malformed distribution handshake
+  bad_cookie,        // digest mismatch
   timeout,
-  io_error,              // socket level failure (errno in message)
-  closed,                // peer closed the link
+  io_error,  // socket level failure (errno in message)
+  closed,    // peer closed the link
   not_connected,
-  protocol_error,        // a well-formed frame that violates the protocol
+  protocol_error,  // a well-formed frame that violates the protocol
   dns_error,
 };
 

@@ -21,12 +21,18 @@ std::string ex_atom(const std::string& node) { return ":\"" + node + "\""; }
 TEST(CNodeExecutable, ErlangNodePingsAndCallsItWithoutEpmd) {
   auto c = CNode::start();
   const auto n = erl_atom(c.name);
-  auto r = run_client(Kind::erlang,
-                      "convoy_fixture:ping(" + n + ", 5000), "
-                      "convoy_fixture:call({c_node, " + n + "}, ping, 5000), "
-                      "convoy_fixture:mixed_echo({c_node, " + n + "}, 5000), "
-                      "convoy_fixture:call({c_node, " + n + "}, nodes, 5000), "
-                      "halt().");
+  auto r = run_client(Kind::erlang, "convoy_fixture:ping(" + n +
+                                        ", 5000), "
+                                        "convoy_fixture:call({c_node, " +
+                                        n +
+                                        "}, ping, 5000), "
+                                        "convoy_fixture:mixed_echo({c_node, " +
+                                        n +
+                                        "}, 5000), "
+                                        "convoy_fixture:call({c_node, " +
+                                        n +
+                                        "}, nodes, 5000), "
+                                        "halt().");
   ASSERT_TRUE(r.exit_code.has_value()) << r.output;
   EXPECT_NE(r.output.find("PING pong"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("CALL ok pong"), std::string::npos) << r.output;
@@ -42,12 +48,15 @@ TEST(CNodeExecutable, ErlangNodePingsAndCallsItWithoutEpmd) {
 TEST(CNodeExecutable, ElixirNodePingsAndCallsIt) {
   auto c = CNode::start();
   const auto n = ex_atom(c.name);
-  auto r = run_client(Kind::elixir,
-                      "IO.puts(\"NODEPING #{Node.ping(" + n + ")}\"); "
-                      "t = :convoy_fixture.mixed_term(); "
-                      "reply = GenServer.call({:c_node, " + n + "}, {:echo, t}, 5000); "
-                      "IO.puts(\"EXACT #{reply === t}\"); "
-                      "IO.puts(\"PONG #{GenServer.call({:c_node, " + n + "}, :ping, 5000)}\")");
+  auto r = run_client(Kind::elixir, "IO.puts(\"NODEPING #{Node.ping(" + n +
+                                        ")}\"); "
+                                        "t = :convoy_fixture.mixed_term(); "
+                                        "reply = GenServer.call({:c_node, " +
+                                        n +
+                                        "}, {:echo, t}, 5000); "
+                                        "IO.puts(\"EXACT #{reply === t}\"); "
+                                        "IO.puts(\"PONG #{GenServer.call({:c_node, " +
+                                        n + "}, :ping, 5000)}\")");
   ASSERT_TRUE(r.exit_code.has_value()) << r.output;
   EXPECT_EQ(*r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("NODEPING pong"), std::string::npos) << r.output;
@@ -61,9 +70,12 @@ TEST(CNodeExecutable, TenThousandMessagesThroughEchoComeBackInOrder) {
   // A BEAM peer measured in the same run, for the ratio.
   auto beam = BeamNode::start(Kind::erlang, "beam", kCookie);
   auto r = run_client(Kind::erlang,
-                      "convoy_fixture:echo_stream(" + erl_atom(c.name) + ", 10000, 60000), "
-                      "convoy_fixture:echo_stream(" + erl_atom(beam.name) + ", 10000, 60000), "
-                      "halt().",
+                      "convoy_fixture:echo_stream(" + erl_atom(c.name) +
+                          ", 10000, 60000), "
+                          "convoy_fixture:echo_stream(" +
+                          erl_atom(beam.name) +
+                          ", 10000, 60000), "
+                          "halt().",
                       120s);
   ASSERT_TRUE(r.exit_code.has_value()) << r.output;
   std::smatch m;
@@ -101,8 +113,9 @@ TEST(CNodeExecutable, KilledPeerDisappearsFromNodes) {
   const std::string peer_name = "victim-" + std::to_string(free_port()) + "@127.0.0.1";
   std::vector<std::string> argv{"erl", "-name", peer_name, "-setcookie", kCookie, "-noshell"};
   for (auto& f : beam_flags()) argv.push_back(f);
-  argv.insert(argv.end(), {"-eval", "convoy_fixture:ping(" + n + ", 5000), "
-                                    "receive after infinity -> ok end."});
+  argv.insert(argv.end(), {"-eval", "convoy_fixture:ping(" + n +
+                                        ", 5000), "
+                                        "receive after infinity -> ok end."});
   Process victim(argv);
   ASSERT_TRUE(victim.wait_output("PING pong", 30s)) << victim.output();
 
@@ -163,8 +176,8 @@ TEST(CNodeExecutable, BadInputIsOneClearLineAndExitTwo) {
 
 TEST(CNodeExecutable, PortInUseIsAClearError) {
   auto first = CNode::start();
-  Process second({c_node_binary(), "--name", first.name, "--cookie", "x", "--listen-address",
-                  "127.0.0.1"});
+  Process second(
+      {c_node_binary(), "--name", first.name, "--cookie", "x", "--listen-address", "127.0.0.1"});
   auto code = second.wait(5s);
   ASSERT_TRUE(code.has_value());
   EXPECT_NE(*code, 0);
@@ -177,13 +190,57 @@ TEST(CNodeExecutable, SigtermAndSigintStopWithinTwoSeconds) {
   for (int sig : {SIGTERM, SIGINT}) {
     auto c = CNode::start();
     // With a live link, so stopping has something to close.
-    auto r = run_client(Kind::erlang, "convoy_fixture:ping(" + erl_atom(c.name) + ", 5000), halt().");
+    auto r =
+        run_client(Kind::erlang, "convoy_fixture:ping(" + erl_atom(c.name) + ", 5000), halt().");
     EXPECT_NE(r.output.find("PING pong"), std::string::npos);
     c.process.signal(sig);
     auto code = c.process.wait(2s);
     ASSERT_TRUE(code.has_value()) << "signal " << sig;
     EXPECT_EQ(*code, 0);
   }
+}
+
+}  // namespace
+}  // namespace convoy::test
+
+namespace convoy::test {
+namespace {
+
+// A BEAM node that pings `cnode` and then idles, with the given net_ticktime.
+Process idle_peer(const std::string& peer_name, const std::string& cnode, int ticktime) {
+  std::vector<std::string> argv{"erl",        "-name",        peer_name,
+                                "-setcookie", kCookie,        "-noshell",
+                                "-kernel",    "net_ticktime", std::to_string(ticktime)};
+  for (auto& f : beam_flags()) argv.push_back(f);
+  argv.insert(argv.end(), {"-eval", "convoy_fixture:ping('" + cnode +
+                                        "', 5000), receive after infinity -> ok end."});
+  return Process(argv);
+}
+
+TEST(CNodeTicks, IdleLinkStaysUpOnTicks) {
+  auto c = CNode::start(kCookie, {"--net-ticktime", "2"});
+  const std::string peer = "idle-" + std::to_string(free_port()) + "@127.0.0.1";
+  Process p = idle_peer(peer, c.name, 2);
+  ASSERT_TRUE(p.wait_output("PING pong", 30s)) << p.output();
+  // Three ticktimes without a message: only ticks keep the link alive, both ways.
+  std::this_thread::sleep_for(6s);
+  EXPECT_EQ(c.process.output().find("link down"), std::string::npos) << c.process.output();
+  auto r = run_client(BeamNode::Kind::erlang,
+                      "convoy_fixture:call({c_node, '" + c.name + "'}, nodes, 5000), halt().");
+  EXPECT_NE(r.output.find(peer), std::string::npos) << r.output;
+}
+
+TEST(CNodeTicks, StoppedPeerIsDroppedAfterTicktime) {
+  auto c = CNode::start(kCookie, {"--net-ticktime", "2"});
+  const std::string peer = "frozen-" + std::to_string(free_port()) + "@127.0.0.1";
+  Process p = idle_peer(peer, c.name, 2);
+  ASSERT_TRUE(p.wait_output("PING pong", 30s)) << p.output();
+  p.signal(SIGSTOP);
+  // Bounded wait for the verdict (not a speed assertion): ticktime plus slack.
+  EXPECT_TRUE(c.process.wait_output("link down: " + peer, 5s)) << c.process.output();
+  EXPECT_NE(c.process.output().find("silent for more than net_ticktime"), std::string::npos);
+  p.signal(SIGCONT);
+  EXPECT_TRUE(c.process.running());
 }
 
 }  // namespace

@@ -196,8 +196,9 @@ bool Process::wait_output(const std::string& text, std::chrono::milliseconds lim
 }
 
 std::vector<std::string> beam_flags() {
-  return {"-start_epmd", "false", "-epmd_module", "convoy_epmd", "-pa", fixture_ebin(),
-          "-kernel", "inet_dist_use_interface", "{127,0,0,1}"};
+  return {"-start_epmd", "false",        "-epmd_module", "convoy_epmd",
+          "-pa",         fixture_ebin(), "-kernel",      "inet_dist_use_interface",
+          "{127,0,0,1}"};
 }
 
 namespace {
@@ -238,8 +239,8 @@ ClientResult run_client(BeamNode::Kind kind, const std::string& expr,
 CNode CNode::start(const std::string& cookie, std::vector<std::string> extra) {
   const auto port = free_port();
   const std::string name = "cnode-" + std::to_string(port) + "@127.0.0.1";
-  std::vector<std::string> argv{c_node_binary(), "--name", name, "--cookie", cookie,
-                                "--listen-address", "127.0.0.1"};
+  std::vector<std::string> argv{c_node_binary(), "--name",           name,       "--cookie",
+                                cookie,          "--listen-address", "127.0.0.1"};
   argv.insert(argv.end(), extra.begin(), extra.end());
   CNode node{name, port, Process(std::move(argv))};
   if (!wait_listening(port, 10s)) {

@@ -35,12 +35,14 @@ class RawPeer {
   ~RawPeer() { ::close(fd_); }
   bool connected() const { return connected_; }
 
-  void write(const Bytes& b) { ASSERT_EQ(::send(fd_, b.data(), b.size(), MSG_NOSIGNAL), static_cast<ssize_t>(b.size())); }
+  void write(const Bytes& b) {
+    ASSERT_EQ(::send(fd_, b.data(), b.size(), MSG_NOSIGNAL), static_cast<ssize_t>(b.size()));
+  }
 
   // Runs our own initiator state machine over the socket; true once the link is up.
   bool handshake(const std::string& self, const std::string& peer, const std::string& cookie) {
-    auto hs = dist::Handshake::initiator({self, cookie, dist::kOurFlags, 5}, peer,
-                                         [] { return 12345u; });
+    auto hs =
+        dist::Handshake::initiator({self, cookie, dist::kOurFlags, 5}, peer, [] { return 12345u; });
     Bytes out, in;
     hs.start(out);
     write(out);

@@ -51,8 +51,8 @@ TEST(Library, ConnectsOutToErlangAndElixirAndCallsTheirGenServers) {
          Term::map({{Term::atom("k"), Term::map({{Term::integer(std::int64_t{1}), Term()}})}}),
          Term::ref(node->make_ref()), Term::pid(node->spawn([](Node&, const Pid&, const Term&) {})),
          Term::export_fun({"lists", "reverse", 1})});
-    auto echoed =
-        call_and_wait(*node, {"fixture_server", beam.name}, Term::tuple({Term::atom("echo"), t}), 10s);
+    auto echoed = call_and_wait(*node, {"fixture_server", beam.name},
+                                Term::tuple({Term::atom("echo"), t}), 10s);
     ASSERT_TRUE(echoed.ok()) << echoed.error().message;
     EXPECT_EQ(*echoed, t) << echoed->to_string() << " vs " << t.to_string();
   }
@@ -84,9 +84,9 @@ class StockEi : public testing::Test {
     const std::string node = alive + "@127.0.0.1";
     in_addr addr{};
     addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_GE(ei_connect_xinit(&ec, "127.0.0.1", alive.c_str(), node.c_str(), &addr,
-                               cookie.c_str(), 42),
-              0);
+    EXPECT_GE(
+        ei_connect_xinit(&ec, "127.0.0.1", alive.c_str(), node.c_str(), &addr, cookie.c_str(), 42),
+        0);
     return ec;
   }
 };
@@ -161,8 +161,7 @@ TEST_F(StockEi, OurNodeDialsAStockEiListener) {
     accepted = ei_accept_tmo(&ec, lfd, &conn, 10000);
   });
   std::optional<Status> outcome;
-  node->connect(*NodeName::parse(alive + "@127.0.0.1"),
-                [&](Status st) { outcome = st; });
+  node->connect(*NodeName::parse(alive + "@127.0.0.1"), [&](Status st) { outcome = st; });
   node->run_until([&] { return outcome.has_value(); }, 15s);
   acceptor.join();
   ASSERT_TRUE(outcome.has_value());

@@ -124,8 +124,11 @@ TEST_F(ConnectionTest, HandshakeThenFramesAreCutFromOneRead) {
   auto c = accepted();
   complete_handshake(*c);
   std::vector<Bytes> seen;
-  EXPECT_CALL(events_, on_frame(_, _)).Times(3).WillRepeatedly(
-      Invoke([&](Connection&, std::span<const std::uint8_t> f) { seen.emplace_back(f.begin(), f.end()); }));
+  EXPECT_CALL(events_, on_frame(_, _))
+      .Times(3)
+      .WillRepeatedly(Invoke([&](Connection&, std::span<const std::uint8_t> f) {
+        seen.emplace_back(f.begin(), f.end());
+      }));
   Bytes chunk;
   for (const Bytes& body : {Bytes{112, 1}, Bytes{}, Bytes{112, 2, 3}, Bytes{112, 4}}) {
     auto f = frame(body);  // the empty body is a tick: not a frame
@@ -151,7 +154,9 @@ TEST_F(ConnectionTest, AFrameSplitAcrossReadsIsDeliveredOnceComplete) {
   c->on_readable();
   testing::Mock::VerifyAndClearExpectations(&events_);
   EXPECT_CALL(events_, on_frame(_, testing::SizeIs(body.size()))).Times(1);
-  wire_.incoming.emplace_back(f.end() - static_cast<std::ptrdiff_t>(f.size() % 1000 == 0 ? 1000 : f.size() % 1000), f.end());
+  wire_.incoming.emplace_back(
+      f.end() - static_cast<std::ptrdiff_t>(f.size() % 1000 == 0 ? 1000 : f.size() % 1000),
+      f.end());
   c->on_readable();
 }
 
@@ -161,8 +166,8 @@ TEST_F(ConnectionTest, OversizedFrameLengthClosesTheLink) {
   Bytes huge;
   wire::put32(huge, 0xFFFFFFF0u);
   wire_.incoming.push_back(huge);
-  EXPECT_CALL(events_, on_down(_, testing::Field(&Error::code,
-                                                 make_error_code(Errc::protocol_error))));
+  EXPECT_CALL(events_,
+              on_down(_, testing::Field(&Error::code, make_error_code(Errc::protocol_error))));
   c->on_readable();
   EXPECT_TRUE(c->is_closed());
 }
@@ -231,8 +236,7 @@ TEST_F(ConnectionTest, PeerCloseAfterDataDeliversTheDataFirst) {
 
 TEST_F(ConnectionTest, WrongCookieFromPeerClosesWithBadCookie) {
   auto c = accepted();
-  auto peer =
-      Handshake::initiator({"a-1@h", "wrong", kOurFlags, 9}, "b-2@h", [] { return 7u; });
+  auto peer = Handshake::initiator({"a-1@h", "wrong", kOurFlags, 9}, "b-2@h", [] { return 7u; });
   Bytes to_us;
   peer.start(to_us);
   wire_.incoming.push_back(to_us);
@@ -249,7 +253,9 @@ TEST_F(ConnectionTest, WrongCookieFromPeerClosesWithBadCookie) {
 
 TEST_F(ConnectionTest, OutboundConnectFailureIsReported) {
   auto hs = Handshake::initiator({"a-1@h", "secret", kOurFlags, 9}, "b-2@h", [] { return 7u; });
-  EXPECT_CALL(*socket_, connect_result()).WillOnce(Return(EINPROGRESS)).WillOnce(Return(ECONNREFUSED));
+  EXPECT_CALL(*socket_, connect_result())
+      .WillOnce(Return(EINPROGRESS))
+      .WillOnce(Return(ECONNREFUSED));
   Connection c(std::move(pending_socket_), std::move(hs), true, clock_, timeouts_, events_);
   EXPECT_TRUE(c.wants_write());
   c.on_writable();

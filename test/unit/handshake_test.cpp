@@ -189,8 +189,8 @@ TEST(Handshake, TruncatedMessagesWaitForMoreBytes) {
 }
 
 TEST(Handshake, OversizedOrEmptyMessagesFail) {
-  for (std::uint16_t len : {std::uint16_t{0}, std::uint16_t{Handshake::kMaxMessage + 1},
-                            std::uint16_t{65535}}) {
+  for (std::uint16_t len :
+       {std::uint16_t{0}, std::uint16_t{Handshake::kMaxMessage + 1}, std::uint16_t{65535}}) {
     auto b = Handshake::acceptor(params("b-2@h"), fixed(2), {});
     Bytes in, out;
     wire::put16(in, len);
@@ -201,9 +201,9 @@ TEST(Handshake, OversizedOrEmptyMessagesFail) {
 
 TEST(Handshake, MalformedNameMessagesFail) {
   const std::vector<Bytes> bodies = {
-      {'N', 1, 2},                                           // too short
-      name_body('N', kOurFlags, 1, "noatsign"),              // not a node name
-      name_body('X', kOurFlags, 1, "a@h"),                   // wrong tag
+      {'N', 1, 2},                               // too short
+      name_body('N', kOurFlags, 1, "noatsign"),  // not a node name
+      name_body('X', kOurFlags, 1, "a@h"),       // wrong tag
   };
   for (const auto& body : bodies) {
     auto b = Handshake::acceptor(params("b-2@h"), fixed(2), {});

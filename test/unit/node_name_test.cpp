@@ -48,10 +48,10 @@ TEST_P(NodeNameInvalid, IsRejectedWithAReason) {
 
 INSTANTIATE_TEST_SUITE_P(
     Table, NodeNameInvalid,
-    testing::Values(std::pair{"nohost", "expected alive@host"},
-                    std::pair{"@host", "empty name"}, std::pair{"name@", "empty host"},
-                    std::pair{"", "expected alive@host"}, std::pair{"a@b@c", "more than one"},
-                    std::pair{"app-0@h", "is 0"}, std::pair{"app-65536@h", "above 65535"},
+    testing::Values(std::pair{"nohost", "expected alive@host"}, std::pair{"@host", "empty name"},
+                    std::pair{"name@", "empty host"}, std::pair{"", "expected alive@host"},
+                    std::pair{"a@b@c", "more than one"}, std::pair{"app-0@h", "is 0"},
+                    std::pair{"app-65536@h", "above 65535"},
                     std::pair{"app-99999999999999999999@h", "above 65535"},
                     std::pair{"my app@h", "illegal character ' '"},
                     std::pair{"app@h/x", "illegal character '/'"},
