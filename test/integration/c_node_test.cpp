@@ -69,28 +69,35 @@ TEST(CNodeExecutable, TenThousandMessagesThroughEchoComeBackInOrder) {
   auto c = CNode::start();
   // A BEAM peer measured in the same run, for the ratio.
   auto beam = BeamNode::start(Kind::erlang, "beam", kCookie);
-  auto r = run_client(Kind::erlang,
-                      "convoy_fixture:echo_stream(" + erl_atom(c.name) +
-                          ", 10000, 60000), "
-                          "convoy_fixture:echo_stream(" +
-                          erl_atom(beam.name) +
-                          ", 10000, 60000), "
-                          "halt().",
-                      120s);
+  // Warm the client up against both, then alternate c_node / BEAM twice: the first stream a
+  // fresh client runs is slow whoever serves it, so measuring in one fixed order would bias.
+  const std::string cn = erl_atom(c.name), bn = erl_atom(beam.name);
+  const std::string warm = "[convoy_fixture:echo_stream(D, 2000, 60000) || D <- [" + cn + ", " +
+                           bn + "]], io:format(\"MEASURE~n\"), ";
+  std::string measure;
+  for (int i = 0; i < 2; ++i) {
+    measure += "convoy_fixture:echo_stream(" + cn + ", 10000, 60000), ";
+    measure += "convoy_fixture:echo_stream(" + bn + ", 10000, 60000), ";
+  }
+  auto r = run_client(Kind::erlang, warm + measure + "halt().", 120s);
   ASSERT_TRUE(r.exit_code.has_value()) << r.output;
+  const auto at = r.output.find("MEASURE");
+  ASSERT_NE(at, std::string::npos) << r.output;
   std::smatch m;
-  std::string out = r.output;
+  std::string out = r.output.substr(at);
   std::vector<double> us;
   while (std::regex_search(out, m, std::regex("STREAM ok 10000 ([0-9]+)"))) {
     us.push_back(std::stod(m[1]));
     out = m.suffix();
   }
-  ASSERT_EQ(us.size(), 2u) << r.output;
-  const double c_rate = 10000 / (us[0] / 1e6), beam_rate = 10000 / (us[1] / 1e6);
+  // Every stream came back complete and in order (echo_stream checks each sequence number).
+  ASSERT_EQ(us.size(), 4u) << r.output;
+  const double c_rate = 10000 / (std::min(us[0], us[2]) / 1e6);
+  const double beam_rate = 10000 / (std::min(us[1], us[3]) / 1e6);
   RecordProperty("c_node_msgs_per_s", static_cast<int>(c_rate));
   RecordProperty("beam_msgs_per_s", static_cast<int>(beam_rate));
-  std::printf("echo round trips: c_node %.0f msg/s, BEAM peer %.0f msg/s, ratio %.2f\n", c_rate,
-              beam_rate, c_rate / beam_rate);
+  std::printf("echo round trips (best of 2): c_node %.0f msg/s, BEAM peer %.0f msg/s, ratio %.2f\n",
+              c_rate, beam_rate, c_rate / beam_rate);
   EXPECT_TRUE(c.process.running());
 }
 
