@@ -4,6 +4,8 @@
 %%% with an upper-case tag, and returns the same result as a term:
 %%% ```
 %%% READY                                  serve/0, once both servers run
+%%%                                        (serve_discovering/4: and DNS discovery)
+%%% NODES <[Node] sorted ~w>               nodes_line/0,2
 %%% PING pong | PING pang | PING timeout   ping/2
 %%% CALL ok <Reply ~tw> | CALL error <Reason ~tw>        call/3
 %%% STREAM ok <Count> <Microseconds> | STREAM error <What ~tw>  echo_stream/3
@@ -17,6 +19,9 @@
 -module(convoy_fixture).
 
 -export([serve/0,
+         serve_discovering/4,
+         nodes_line/0,
+         nodes_line/2,
          ping/2,
          call/3,
          echo_stream/3,
@@ -43,6 +48,58 @@ serve() ->
     {ok, _} = ensure_started(echo),
     out("READY", []),
     receive after infinity -> ok end.
+
+%% @doc serve/0 plus DNS discovery: start `convoy_dns_strategy' (SRV
+%% name Query, peers `Sname-PORT@TARGET', nameserver 127.0.0.1:NsPort,
+%% poll every PollMs, logging `DISCOVERED'/`DNS error' lines), print
+%% `READY' and block forever. Query and Sname: charlists or binaries.
+%% From Elixir: `:convoy_fixture.serve_discovering(~c"svc.service.consul",
+%% ~c"app", 5353, 500)'.
+-spec serve_discovering(string() | binary(), string() | binary(),
+                        inet:port_number(), pos_integer()) -> no_return().
+serve_discovering(Query, Sname, NsPort, PollMs)
+  when is_integer(NsPort), is_integer(PollMs), PollMs > 0 ->
+    case node() of
+        'nonode@nohost' -> out("SERVE warning not_distributed", []);
+        _ -> ok
+    end,
+    {ok, _} = ensure_started(fixture_server),
+    {ok, _} = ensure_started(echo),
+    {ok, _} = convoy_dns_strategy:start(#{query => Query,
+                                          node_sname => Sname,
+                                          nameservers => [{{127, 0, 0, 1}, NsPort}],
+                                          poll_interval => PollMs,
+                                          log => true}),
+    out("READY", []),
+    receive after infinity -> ok end.
+
+%% @doc Print `NODES <List>', List being this node's
+%% `nodes([visible, hidden])' sorted; returns List.
+-spec nodes_line() -> [node()].
+nodes_line() ->
+    Nodes = lists:sort(nodes([visible, hidden])),
+    out("NODES ~w", [Nodes]),
+    Nodes.
+
+%% @doc Ask Node for its `nodes([visible, hidden])' (by erpc, bounded by
+%% TimeoutMs) and print `NODES <List>' without the calling node itself,
+%% or `NODES error <Reason>'. Run it from a `-hidden' client so the
+%% client does not join the mesh it inspects.
+-spec nodes_line(node() | string(), timeout()) -> {ok, [node()]} | {error, term()}.
+nodes_line(Node, TimeoutMs) when is_list(Node) ->
+    nodes_line(list_to_atom(Node), TimeoutMs);
+nodes_line(Node, TimeoutMs) when is_atom(Node) ->
+    Result = try erpc:call(Node, erlang, nodes, [[visible, hidden]], TimeoutMs) of
+                 Nodes -> {ok, lists:sort(Nodes -- [node()])}
+             catch
+                 error:{erpc, Reason} -> {error, Reason};
+                 Class:Reason -> {error, {Class, Reason}}
+             end,
+    case Result of
+        {ok, L} -> out("NODES ~w", [L]);
+        {error, R} -> out("NODES error ~tw", [R])
+    end,
+    Result.
 
 ensure_started(Name) ->
     case whereis(Name) of
