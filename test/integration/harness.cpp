@@ -115,6 +115,32 @@ bool wait_listening(std::uint16_t port, std::chrono::milliseconds limit) {
   return is_listening(port);
 }
 
+bool is_udp_bound(std::uint16_t port) {
+  for (const char* table : {"/proc/net/udp", "/proc/net/udp6"}) {
+    std::ifstream in(table);
+    std::string line;
+    std::getline(in, line);  // header
+    while (std::getline(in, line)) {
+      std::istringstream ls(line);
+      std::string slot, local;
+      ls >> slot >> local;
+      const auto colon = local.rfind(':');
+      if (colon == std::string::npos) continue;
+      if (std::stoul(local.substr(colon + 1), nullptr, 16) == port) return true;
+    }
+  }
+  return false;
+}
+
+bool wait_udp_bound(std::uint16_t port, std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (is_udp_bound(port)) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return is_udp_bound(port);
+}
+
 Process::Process(std::vector<std::string> argv, std::vector<std::string> env) {
   static std::atomic<int> counter{0};
   log_ = scratch_dir() / ("proc-" + std::to_string(++counter) + ".log");

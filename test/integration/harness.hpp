@@ -22,6 +22,10 @@ std::uint16_t free_port();
 // probing connection is a failed handshake the peer would log).
 bool is_listening(std::uint16_t port);
 bool wait_listening(std::uint16_t port, std::chrono::milliseconds limit);
+// True if a UDP socket is bound to the port (from /proc/net/udp{,6}); UDP servers have no
+// LISTEN state, and probing them with a datagram would be a query they log or answer.
+bool is_udp_bound(std::uint16_t port);
+bool wait_udp_bound(std::uint16_t port, std::chrono::milliseconds limit);
 
 class Process {
  public:
