@@ -1,12 +1,15 @@
-// c_node: a convoy node as a daemon. Wires flags -> Config -> Node + built-in services.
+// c_node: a convoy node as a daemon. Wires flags (+ TOML file) -> Config -> Node, the
+// built-in services and, when configured, DNS SRV discovery.
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
+#include <functional>
 
 #include "convoy/config.hpp"
+#include "convoy/discovery.hpp"
 #include "convoy/node.hpp"
 #include "convoy/services.hpp"
 
@@ -21,26 +24,49 @@ int fail(int code, const std::string& message) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  convoy::Config config;
-  std::string cookie;
+  convoy::Config flags;  // values given on the command line
+  std::string cookie, config_file;
+  // Flags override the file: each given flag copies its value over the file's.
+  std::vector<std::pair<CLI::Option*, std::function<void(convoy::Config&)>>> overrides;
   CLI::App app{"convoy c_node: a native C++ peer for Erlang/Elixir clusters, without epmd",
                "c_node"};
   app.set_version_flag("--version", std::string("c_node (convoy) ") + CONVOY_VERSION);
-  app.add_option("--name", config.name,
-                 "Node name SNAME-PORT@HOST; the trailing digits of SNAME are the listen port "
-                 "(none: 4370)")
-      ->required();
+  auto flag = [&](const std::string& name, auto member, const std::string& help) {
+    auto* opt = app.add_option(name, flags.*member, help);
+    overrides.emplace_back(opt, [member, &flags](convoy::Config& c) { c.*member = flags.*member; });
+    return opt;
+  };
+  app.add_option("--config", config_file, "TOML file with the same settings (flags win)")
+      ->check(CLI::ExistingFile);
+  flag("--name", &convoy::Config::name,
+       "Node name SNAME-PORT@HOST; the trailing digits of SNAME are the listen port (none: "
+       "4370)");
   auto* cookie_opt = app.add_option(
       "--cookie", cookie, "Distribution cookie (default: $ERLANG_COOKIE, then ~/.erlang.cookie)");
-  app.add_option("--listen-address", config.listen_address,
-                 "Address to bind the distribution port on")
-      ->capture_default_str();
-  app.add_option("--net-ticktime", config.net_ticktime,
-                 "Seconds of silence after which a peer is considered down")
-      ->capture_default_str();
-  app.add_option("--log-level", config.log_level, "trace|debug|info|warn|error|off")
-      ->capture_default_str()
+  flag("--listen-address", &convoy::Config::listen_address,
+       "Address to bind the distribution port on")
+      ->default_str(flags.listen_address);
+  flag("--net-ticktime", &convoy::Config::net_ticktime,
+       "Seconds of silence after which a peer is considered down")
+      ->default_str("60");
+  flag("--log-level", &convoy::Config::log_level, "trace|debug|info|warn|error|off")
+      ->default_str("info")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  flag("--consul-service", &convoy::Config::consul_service,
+       "SRV name to poll (a bare name means NAME.service.consul); enables discovery");
+  flag("--node-sname", &convoy::Config::node_sname,
+       "Peers are named NODE_SNAME-<srv port>@<srv target>");
+  flag("--nameserver", &convoy::Config::nameservers,
+       "DNS server IP:PORT, repeatable (default: the system resolver)");
+  flag("--poll-interval", &convoy::Config::poll_interval, "Milliseconds between DNS polls")
+      ->default_str("5000");
+  flag("--prune-after", &convoy::Config::prune_after,
+       "Drop peers absent from this many consecutive answers (0: never, as Caravan)")
+      ->default_str("0");
+  flag("--host-from", &convoy::Config::host_from,
+       "Peer host from the SRV 'target' or its 'address' (A/AAAA or Consul .addr. name)")
+      ->default_str("target")
+      ->check(CLI::IsMember({"target", "address"}));
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -50,14 +76,31 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return fail(kUsageError, e.what());
   }
+
+  convoy::Config config;
+  if (!config_file.empty()) {
+    auto loaded = convoy::load_config_file(config_file);
+    if (!loaded) return fail(kUsageError, loaded.error().message);
+    config = std::move(*loaded);
+  }
+  for (auto& [opt, apply] : overrides) {
+    if (opt->count() > 0) apply(config);
+  }
   if (cookie_opt->count() > 0) config.cookie = cookie;
 
-  auto logger = spdlog::stderr_color_mt("c_node");
-  spdlog::set_default_logger(logger);
-  spdlog::set_level(spdlog::level::from_str(config.log_level));
+  spdlog::set_default_logger(spdlog::stderr_color_mt("c_node"));
+  const auto level = spdlog::level::from_str(config.log_level);
+  if (level == spdlog::level::off && config.log_level != "off") {
+    return fail(kUsageError, "log_level must be trace, debug, info, warn, error or off, not '" +
+                                 config.log_level + "'");
+  }
+  spdlog::set_level(level);
 
   auto options = convoy::to_node_options(config);
   if (!options) return fail(kUsageError, options.error().message);
+  auto discovery_options = convoy::to_discovery_options(config);
+  if (!discovery_options) return fail(kUsageError, discovery_options.error().message);
+
   auto node = convoy::Node::start(std::move(*options));
   if (!node) return fail(kRuntimeError, node.error().message);
   if (auto st = (*node)->stop_on_signals({SIGINT, SIGTERM}); !st) {
@@ -66,7 +109,14 @@ int main(int argc, char** argv) {
   if (auto st = convoy::install_builtin_services(**node); !st) {
     return fail(kRuntimeError, st.error().message);
   }
+  std::unique_ptr<convoy::Discovery> discovery;
+  if (*discovery_options) {
+    auto d = convoy::Discovery::start(**node, std::move(**discovery_options));
+    if (!d) return fail(kUsageError, d.error().message);
+    discovery = std::move(*d);
+  }
   (*node)->run();
+  discovery.reset();
   spdlog::info("stopped");
   return 0;
 }

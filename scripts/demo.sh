@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# The embedded default: on 127.0.0.1, an Erlang node and an Elixir node (from rebar_fixture,
-# no epmd) and the c_node; the BEAM nodes ping, call and stream through the c_node every few
-# seconds and print what they see. Ctrl-C stops everything this script started.
+# The embedded default, all on 127.0.0.1 and without epmd:
+#   - Knot DNS standing in for Consul's DNS interface: zone consul., SRV records under
+#     convoy.service.consul. whose targets are NODE.node.dc1.consul. with A records;
+#   - two Erlang nodes and an Elixir node (rebar_fixture) registered there;
+#   - the c_node, which discovers them from DNS and joins; the BEAM nodes call it and print
+#     what they see; after a while one more Erlang node is registered at runtime and joins.
+# Ctrl-C stops everything this script started (each process by PID).
 set -euo pipefail
 scripts=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "${1:?usage: demo.sh BUILD_DIR}" && pwd)
 ebin="$build/rebar_fixture/default/lib/convoy_fixture/ebin"
 cookie=convoy-demo
-work=$(mktemp -d)
+service=convoy.service.consul.
+work=$(mktemp -d /tmp/convoy-demo.XXXXXX)
 pids=()
 
 cleanup() {
@@ -20,7 +25,7 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 
-listening() {  # port -> 0 if something LISTENs on it (read /proc, never probe)
+listening() {  # port -> 0 if a TCP socket LISTENs on it (read /proc, never probe)
   local hex; hex=$(printf '%04X' "$1")
   grep -qE "^ *[0-9]+: [0-9A-F]+:$hex [0-9A-F]+:0000 0A" /proc/net/tcp /proc/net/tcp6 2>/dev/null
 }
@@ -41,22 +46,77 @@ prefixed() {  # name cmd... : run in background, prefix every output line
   "$@" > >(sed -u "s/^/[$name] /") 2>&1 &
   pids+=($!)  # the program itself, so cleanup signals it by PID
 }
+knotc_() { knotc -s "$work/knot.sock" "$@" >/dev/null; }
+register() {  # name port: SRV + A record, as Consul would publish a healthy instance
+  knotc_ zone-begin consul.
+  knotc_ zone-set consul. "$1.node.dc1.consul." 0 A 127.0.0.1
+  knotc_ zone-set consul. "$service" 0 SRV 1 1 "$2" "$1.node.dc1.consul."
+  knotc_ zone-commit consul.
+}
 
-cport=$(free_port); eport=$(free_port); xport=$(free_port)
+dns=$(free_port); cport=$(free_port); e1=$(free_port); e2=$(free_port); x1=$(free_port); e3=$(free_port)
 cnode="convoy-$cport@127.0.0.1"
 flags="-start_epmd false -epmd_module convoy_epmd -pa $ebin -kernel inet_dist_use_interface {127,0,0,1}"
 export ERL_CRASH_DUMP_SECONDS=0
 cd "$work"
 
-echo "[demo] c_node $cnode (port $cport from its name; no epmd anywhere)"
-prefixed c_node "$build/c_node/c_node" --name "$cnode" --cookie "$cookie" --listen-address 127.0.0.1
+mkdir -p storage
+cat > knot.conf <<CONF
+server:
+    rundir: "$work"
+    listen: 127.0.0.1@$dns
+    udp-workers: 1
+    tcp-workers: 1
+    background-workers: 1
+database:
+    storage: "$work/storage"
+control:
+    listen: "$work/knot.sock"
+template:
+  - id: default
+    storage: "$work/storage"
+    semantic-checks: off
+    zonefile-sync: -1
+zone:
+  - domain: consul.
+    file: "consul.zone"
+CONF
+cat > storage/consul.zone <<ZONE
+\$ORIGIN consul.
+\$TTL 0
+@ IN SOA ns.consul. hostmaster.consul. 1 3600 600 86400 0
+@ IN NS ns.consul.
+ns IN A 127.0.0.1
+ZONE
+echo "[demo] Knot DNS as Consul on 127.0.0.1:$dns (SRV $service)"
+prefixed knot knotd -c "$work/knot.conf"
+wait_port "$dns"
+for _ in $(seq 1 100); do [ -S "$work/knot.sock" ] && break; sleep 0.1; done
+
+echo "[demo] Erlang nodes app-$e1, app-$e2 and Elixir node app-$x1 (@127.0.0.1), registered in DNS"
+# shellcheck disable=SC2086
+prefixed erl1 erl -name "app-$e1@127.0.0.1" -setcookie "$cookie" -noshell $flags \
+  -eval "convoy_fixture:serve()"
+# shellcheck disable=SC2086
+prefixed erl2 erl -name "app-$e2@127.0.0.1" -setcookie "$cookie" -noshell $flags \
+  -eval "convoy_fixture_demo:loop('$cnode', 4000)"
+prefixed elixir elixir --erl "$flags" --name "app-$x1@127.0.0.1" --cookie "$cookie" \
+  "$scripts/demo_elixir.exs" "$cnode"
+for p in $e1 $e2 $x1; do wait_port "$p"; done
+register erl1 "$e1"; register erl2 "$e2"; register ex1 "$x1"
+
+echo "[demo] c_node $cnode: discovers peers from DNS (targets' A records give the host)"
+prefixed c_node "$build/c_node/c_node" --name "$cnode" --cookie "$cookie" \
+  --listen-address 127.0.0.1 --consul-service "${service%.}" --node-sname app \
+  --nameserver "127.0.0.1:$dns" --poll-interval 1000 --host-from address
 wait_port "$cport"
 
-echo "[demo] Erlang node erl-$eport@127.0.0.1 and Elixir node ex-$xport@127.0.0.1"
+sleep 10
+echo "[demo] registering one more Erlang node, app-$e3, at runtime"
 # shellcheck disable=SC2086
-prefixed erlang erl -name "erl-$eport@127.0.0.1" -setcookie "$cookie" -noshell $flags \
-  -eval "convoy_fixture_demo:loop('$cnode', 4000)"
-prefixed elixir elixir --erl "$flags" --name "ex-$xport@127.0.0.1" --cookie "$cookie" \
-  "$scripts/demo_elixir.exs" "$cnode"
+prefixed erl3 erl -name "app-$e3@127.0.0.1" -setcookie "$cookie" -noshell $flags \
+  -eval "convoy_fixture:serve()"
+wait_port "$e3"
+register erl3 "$e3"
 echo "[demo] running; Ctrl-C to stop"
 wait

@@ -1,15 +1,104 @@
 #include "convoy/config.hpp"
 
 #include <fmt/format.h>
+#include <toml++/toml.h>
 
 #include <cstdlib>
 #include <fstream>
 
 namespace convoy {
+namespace {
+
+Error config_error(const std::string& path, const toml::source_region& where,
+                   const std::string& what) {
+  return make_error(Errc::invalid_argument, fmt::format("{}:{}: {}", path, where.begin.line, what));
+}
+
+}  // namespace
+
+Result<Config> load_config_file(const std::string& path, Config base) {
+  std::ifstream probe(path);
+  if (!probe) {
+    return make_error(Errc::invalid_argument, fmt::format("cannot read config file {}", path));
+  }
+  toml::table table;
+  try {
+    table = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    return make_error(Errc::invalid_argument,
+                      fmt::format("{}:{}: {}", path, e.source().begin.line, e.description()));
+  }
+  Config c = std::move(base);
+  for (const auto& [key, node] : table) {
+    const std::string k(key.str());
+    auto want_string = [&](std::string& out) -> Status {
+      if (auto v = node.value<std::string>()) {
+        out = *v;
+        return {};
+      }
+      return config_error(path, node.source(), fmt::format("'{}' must be a string", k));
+    };
+    auto want_int = [&](int& out, long long lo, long long hi) -> Status {
+      auto v = node.value<long long>();
+      if (!v || !node.is_integer()) {
+        return config_error(path, node.source(), fmt::format("'{}' must be an integer", k));
+      }
+      if (*v < lo || *v > hi) {
+        return config_error(path, node.source(),
+                            fmt::format("'{}' = {} is out of range {}..{}", k, *v, lo, hi));
+      }
+      out = static_cast<int>(*v);
+      return {};
+    };
+    Status st;
+    if (k == "name") {
+      st = want_string(c.name);
+    } else if (k == "cookie") {
+      std::string s;
+      st = want_string(s);
+      if (st) c.cookie = s;
+    } else if (k == "listen_address") {
+      st = want_string(c.listen_address);
+    } else if (k == "net_ticktime") {
+      st = want_int(c.net_ticktime, 1, 86400);
+    } else if (k == "log_level") {
+      st = want_string(c.log_level);
+    } else if (k == "consul_service") {
+      st = want_string(c.consul_service);
+    } else if (k == "node_sname") {
+      st = want_string(c.node_sname);
+    } else if (k == "poll_interval") {
+      st = want_int(c.poll_interval, 10, 86400000);
+    } else if (k == "prune_after") {
+      st = want_int(c.prune_after, 0, 1000000);
+    } else if (k == "host_from") {
+      st = want_string(c.host_from);
+    } else if (k == "nameservers") {
+      const auto* arr = node.as_array();
+      if (!arr) {
+        st = config_error(path, node.source(), "'nameservers' must be an array of \"ip:port\"");
+      } else {
+        c.nameservers.clear();
+        for (const auto& e : *arr) {
+          auto v = e.value<std::string>();
+          if (!v) {
+            st = config_error(path, e.source(), "'nameservers' entries must be strings");
+            break;
+          }
+          c.nameservers.push_back(*v);
+        }
+      }
+    } else {
+      st = config_error(path, node.source(), fmt::format("unknown key '{}'", k));
+    }
+    if (!st) return st.error();
+  }
+  return c;
+}
 
 Result<std::string> resolve_cookie(const std::optional<std::string>& explicit_cookie) {
   if (explicit_cookie) {
-    if (explicit_cookie->empty()) return make_error(Errc::invalid_argument, "--cookie is empty");
+    if (explicit_cookie->empty()) return make_error(Errc::invalid_argument, "the cookie is empty");
     return *explicit_cookie;
   }
   if (const char* env = std::getenv("ERLANG_COOKIE"); env && *env) return std::string(env);
@@ -29,6 +118,9 @@ Result<std::string> resolve_cookie(const std::optional<std::string>& explicit_co
 }
 
 Result<NodeOptions> to_node_options(const Config& config) {
+  if (config.name.empty()) {
+    return make_error(Errc::invalid_argument, "no node name: pass --name or set 'name'");
+  }
   auto name = NodeName::parse(config.name);
   if (!name) return name.error();
   auto cookie = resolve_cookie(config.cookie);
@@ -42,6 +134,37 @@ Result<NodeOptions> to_node_options(const Config& config) {
   options.listen_address = config.listen_address;
   options.net_ticktime = std::chrono::seconds(config.net_ticktime);
   return options;
+}
+
+Result<std::optional<DnsSrvOptions>> to_discovery_options(const Config& config) {
+  if (config.consul_service.empty()) {
+    if (!config.nameservers.empty() || !config.node_sname.empty()) {
+      return make_error(Errc::invalid_argument,
+                        "discovery settings given without consul_service (--consul-service)");
+    }
+    return std::optional<DnsSrvOptions>();
+  }
+  DnsSrvOptions o;
+  o.consul_service = config.consul_service;
+  o.node_sname = config.node_sname;
+  o.poll_interval = std::chrono::milliseconds(config.poll_interval);
+  o.prune_after = config.prune_after;
+  if (config.host_from == "target") {
+    o.host_from = HostFrom::target;
+  } else if (config.host_from == "address") {
+    o.host_from = HostFrom::address;
+  } else {
+    return make_error(
+        Errc::invalid_argument,
+        fmt::format("host_from must be 'target' or 'address', not '{}'", config.host_from));
+  }
+  for (const auto& text : config.nameservers) {
+    auto ns = Nameserver::parse(text);
+    if (!ns) return ns.error();
+    o.nameservers.push_back(*ns);
+  }
+  if (auto st = o.validate(); !st) return st.error();
+  return std::optional<DnsSrvOptions>(std::move(o));
 }
 
 }  // namespace convoy

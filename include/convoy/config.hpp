@@ -1,11 +1,14 @@
 #pragma once
-// Config: every option of the c_node daemon, with defaults and validation. The executable
-// fills it from flags (and, later, a TOML file and the environment); the library turns it
-// into NodeOptions.
+// Config: every option of the c_node daemon, with defaults and validation. Sources, later
+// ones winning: defaults < TOML file (--config) < command-line flags. The TOML keys mirror
+// Caravan's config: name, cookie, consul_service, node_sname, nameservers = ["ip:port"],
+// poll_interval (ms), plus net_ticktime, listen_address, log_level, prune_after, host_from.
 #include <chrono>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "convoy/discovery.hpp"
 #include "convoy/node.hpp"
 #include "convoy/result.hpp"
 
@@ -13,17 +16,31 @@ namespace convoy {
 
 struct Config {
   std::string name;                   // "sname-PORT@host"
-  std::optional<std::string> cookie;  // from --cookie; see resolve_cookie()
+  std::optional<std::string> cookie;  // see resolve_cookie()
   std::string listen_address = "0.0.0.0";
   int net_ticktime = 60;  // seconds
   std::string log_level = "info";
+  // Discovery runs when consul_service is set.
+  std::string consul_service;
+  std::string node_sname;
+  std::vector<std::string> nameservers;  // "ip:port"
+  int poll_interval = 5000;              // ms
+  int prune_after = 0;
+  std::string host_from = "target";  // "target" | "address"
 };
+
+// Reads a TOML file over `base`: keys present in the file replace base's values. Unknown
+// keys and wrongly typed values are errors (a typo must not silently fall back to a
+// default), reported with the file, line and key.
+Result<Config> load_config_file(const std::string& path, Config base = {});
 
 // The cookie: the explicit one, else $ERLANG_COOKIE, else the first line of
 // ~/.erlang.cookie (as erl does). Error if none is found or it is empty.
 Result<std::string> resolve_cookie(const std::optional<std::string>& explicit_cookie);
 
-// Validates every field and builds the node's options.
+// Validates every node field and builds the node's options.
 Result<NodeOptions> to_node_options(const Config& config);
+// Discovery options, or nullopt when consul_service is not set; node_sname is required then.
+Result<std::optional<DnsSrvOptions>> to_discovery_options(const Config& config);
 
 }  // namespace convoy

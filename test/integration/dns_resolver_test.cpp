@@ -14,6 +14,7 @@
 #include <optional>
 #include <sstream>
 
+#include "canned_dns_server.hpp"
 #include "convoy/dns.hpp"
 #include "harness.hpp"
 #include "knot_server.hpp"
@@ -54,35 +55,6 @@ long elapsed_ms(Clock::time_point since) {
 
 // ----------------------------------------------------------------------------------------
 // ldns-testns: canned answers, chosen by name, transport and EDNS0 presence.
-
-class CannedDnsServer {
- public:
-  explicit CannedDnsServer(const std::string& entries) {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "convoy-testns-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    dir_ = tmpl;
-    std::ofstream(dir_ / "entries") << entries;
-    port_ = free_port();
-    while (is_udp_bound(port_)) port_ = free_port();
-    process_.emplace(std::vector<std::string>{"ldns-testns", "-p", std::to_string(port_),
-                                              (dir_ / "entries").string()});
-    if (!wait_udp_bound(port_, std::chrono::seconds(10)) ||
-        !wait_listening(port_, std::chrono::seconds(10))) {
-      throw std::runtime_error("ldns-testns did not start:\n" + process_->output());
-    }
-  }
-  ~CannedDnsServer() {
-    process_.reset();
-    std::error_code ec;
-    if (std::getenv("CONVOY_KEEP_LOGS") == nullptr) std::filesystem::remove_all(dir_, ec);
-  }
-  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
-
- private:
-  std::filesystem::path dir_;
-  std::uint16_t port_ = 0;
-  std::optional<Process> process_;
-};
 
 std::string srv_lines(int from, int to) {
   std::ostringstream out;

@@ -1,0 +1,168 @@
+// Discovery end to end: Knot DNS standing in for Consul, live Erlang and Elixir nodes, the
+// c_node binary with discovery on, and the fixture's Erlang strategy on the BEAM side.
+#include <gtest/gtest.h>
+
+#include <regex>
+#include <thread>
+
+#include "canned_dns_server.hpp"
+#include "harness.hpp"
+#include "knot_server.hpp"
+
+namespace convoy::test {
+namespace {
+
+using Kind = BeamNode::Kind;
+using namespace std::chrono_literals;
+const std::string kService = "svc.service.consul.";
+
+std::vector<std::string> discovery_flags(const KnotServer& knot, int poll_ms,
+                                         std::vector<std::string> extra = {}) {
+  std::vector<std::string> f{
+      "--consul-service", "svc",          "--node-sname",    "app",
+      "--nameserver",     knot.address(), "--poll-interval", std::to_string(poll_ms)};
+  f.insert(f.end(), extra.begin(), extra.end());
+  return f;
+}
+
+// Waits for the c_node's log to say the link to `node` is up.
+bool wait_link_up(const CNode& c, const std::string& node, std::chrono::milliseconds limit) {
+  return c.process.wait_output("link up: " + node, limit);
+}
+
+std::size_t count(const std::string& haystack, const std::string& needle) {
+  std::size_t n = 0;
+  for (auto at = haystack.find(needle); at != std::string::npos;
+       at = haystack.find(needle, at + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+TEST(Discovery, CNodeJoinsEveryPeerFromSrvRecordsAndLaterAdditions) {
+  KnotServer knot(KnotServer::zone_header());
+  std::vector<BeamNode> peers;
+  for (Kind k : {Kind::erlang, Kind::elixir, Kind::erlang, Kind::elixir}) {
+    peers.push_back(BeamNode::start(k, "app", kCookie));
+    knot.add_srv(kService, peers.back().port, "127.0.0.1.");
+  }
+  auto c = CNode::start(kCookie, discovery_flags(knot, 500));
+  for (const auto& p : peers) EXPECT_TRUE(wait_link_up(c, p.name, 10s)) << c.process.output();
+  auto r = run_client(Kind::erlang,
+                      "convoy_fixture:call({c_node, '" + c.name + "'}, nodes, 5000), halt().");
+  for (const auto& p : peers) EXPECT_NE(r.output.find(p.name), std::string::npos) << r.output;
+
+  // A record that appears at runtime is joined within one poll interval (plus the dial).
+  auto late = BeamNode::start(Kind::erlang, "app", kCookie);
+  const auto t0 = std::chrono::steady_clock::now();
+  knot.add_srv(kService, late.port, "127.0.0.1.");
+  ASSERT_TRUE(wait_link_up(c, late.name, 5s)) << c.process.output();
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
+  std::printf("record published -> link up: %lld ms (poll interval 500 ms)\n",
+              static_cast<long long>(ms));
+  RecordProperty("record_to_link_ms", static_cast<int>(ms));
+  EXPECT_LT(ms, 500 + 1500);  // one interval, plus generous slack for a loaded machine
+}
+
+TEST(Discovery, PruneDropsANodeWhoseRecordIsRemoved) {
+  KnotServer knot(KnotServer::zone_header());
+  auto stays = BeamNode::start(Kind::erlang, "app", kCookie);
+  auto leaves = BeamNode::start(Kind::erlang, "app", kCookie);
+  knot.add_srv(kService, stays.port, "127.0.0.1.");
+  knot.add_srv(kService, leaves.port, "127.0.0.1.");
+  auto c = CNode::start(kCookie, discovery_flags(knot, 300, {"--prune-after", "2"}));
+  ASSERT_TRUE(wait_link_up(c, stays.name, 10s)) << c.process.output();
+  ASSERT_TRUE(wait_link_up(c, leaves.name, 10s)) << c.process.output();
+  knot.remove_srv(kService, leaves.port, "127.0.0.1.");
+  EXPECT_TRUE(c.process.wait_output("link down: " + leaves.name, 5s)) << c.process.output();
+  EXPECT_NE(c.process.output().find(leaves.name + " left svc.service.consul"), std::string::npos);
+  // Not flapping: the remaining peer's link was never touched.
+  std::this_thread::sleep_for(1s);
+  EXPECT_EQ(c.process.output().find("link down: " + stays.name), std::string::npos);
+}
+
+TEST(Discovery, WithoutPruneARemovedRecordKeepsItsLink) {
+  KnotServer knot(KnotServer::zone_header());
+  auto peer = BeamNode::start(Kind::erlang, "app", kCookie);
+  knot.add_srv(kService, peer.port, "127.0.0.1.");
+  auto c = CNode::start(kCookie, discovery_flags(knot, 200));
+  ASSERT_TRUE(wait_link_up(c, peer.name, 10s)) << c.process.output();
+  knot.remove_srv(kService, peer.port, "127.0.0.1.");
+  std::this_thread::sleep_for(1500ms);  // several polls that no longer name it
+  EXPECT_EQ(c.process.output().find("link down"), std::string::npos) << c.process.output();
+}
+
+TEST(Discovery, DnsOutageKeepsLinksAndPollingResumes) {
+  KnotServer knot(KnotServer::zone_header());
+  auto peer = BeamNode::start(Kind::erlang, "app", kCookie);
+  knot.add_srv(kService, peer.port, "127.0.0.1.");
+  auto c = CNode::start(kCookie, discovery_flags(knot, 200));
+  ASSERT_TRUE(wait_link_up(c, peer.name, 10s)) << c.process.output();
+  knot.stop();
+  ASSERT_TRUE(c.process.wait_output("DNS lookup of svc.service.consul failed", 15s))
+      << c.process.output();
+  std::this_thread::sleep_for(3s);  // a dozen polls into the outage
+  const auto during = c.process.output();
+  EXPECT_EQ(count(during, "DNS lookup of svc.service.consul failed"), 1u) << during;
+  EXPECT_EQ(during.find("link down"), std::string::npos) << during;
+
+  // Back up, with a new member: polling resumes and finds it.
+  knot.restart();
+  auto late = BeamNode::start(Kind::elixir, "app", kCookie);
+  knot.add_srv(kService, late.port, "127.0.0.1.");
+  EXPECT_TRUE(c.process.wait_output("works again", 15s)) << c.process.output();
+  EXPECT_TRUE(wait_link_up(c, late.name, 10s)) << c.process.output();
+}
+
+TEST(Discovery, ErlangStrategyOnABeamNodeFindsTheCNode) {
+  KnotServer knot(KnotServer::zone_header());
+  // The c_node registered under the same service, named as Caravan names peers.
+  const auto cport = free_port();
+  const std::string cname = "app-" + std::to_string(cport) + "@127.0.0.1";
+  Process c_proc(
+      {c_node_binary(), "--name", cname, "--cookie", kCookie, "--listen-address", "127.0.0.1"});
+  ASSERT_TRUE(wait_listening(cport, 10s)) << c_proc.output();
+  knot.add_srv(kService, cport, "127.0.0.1.");
+
+  const auto bport = free_port();
+  const std::string bname = "app-" + std::to_string(bport) + "@127.0.0.1";
+  std::vector<std::string> argv{"erl", "-name", bname, "-setcookie", kCookie, "-noshell"};
+  for (auto& f : beam_flags()) argv.push_back(f);
+  argv.insert(argv.end(), {"-eval",
+                           "convoy_fixture:serve_discovering(\"svc.service.consul\", "
+                           "\"app\", " +
+                               std::to_string(knot.port()) + ", 300)"});
+  Process beam(argv);
+  EXPECT_TRUE(beam.wait_output("DISCOVERED '" + cname + "'", 15s)) << beam.output();
+  EXPECT_TRUE(c_proc.wait_output("link up: " + bname + " (inbound", 5s)) << c_proc.output();
+}
+
+TEST(Discovery, ConsulsPlainUdpCapDoesNotHidePeers) {
+  // Six healthy instances. Like Consul, the server answers plain UDP without EDNS0 with only
+  // three of them and no TC bit; with EDNS0 (or over TCP) it returns all six. A client that
+  // queries the way Caravan does would never see the last three.
+  std::vector<BeamNode> peers;
+  for (int i = 0; i < 6; ++i) {
+    peers.push_back(BeamNode::start(i % 3 == 2 ? Kind::elixir : Kind::erlang, "app", kCookie));
+  }
+  auto records = [&](std::size_t n) {
+    std::string out;
+    for (std::size_t i = 0; i < n; ++i) {
+      out += kService + " 0 IN SRV 1 1 " + std::to_string(peers[i].port) + " 127.0.0.1.\n";
+    }
+    return out;
+  };
+  const std::string head = "ENTRY_BEGIN\nMATCH opcode qtype qname";
+  const std::string reply = "\nADJUST copy_id\nREPLY QR AA RD NOERROR\nSECTION QUESTION\n" +
+                            kService + " IN SRV\nSECTION ANSWER\n";
+  CannedDnsServer consul(head + " noedns UDP" + reply + records(3) + "ENTRY_END\n" + head + reply +
+                         records(6) + "ENTRY_END\n");
+  auto c = CNode::start(kCookie, {"--consul-service", "svc", "--node-sname", "app", "--nameserver",
+                                  consul.address(), "--poll-interval", "500"});
+  for (const auto& p : peers) EXPECT_TRUE(wait_link_up(c, p.name, 10s)) << c.process.output();
+}
+
+}  // namespace
+}  // namespace convoy::test

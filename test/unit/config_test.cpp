@@ -1,0 +1,117 @@
+#include "convoy/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+namespace convoy {
+namespace {
+
+class ConfigFile : public testing::Test {
+ protected:
+  void TearDown() override { std::filesystem::remove(path_); }
+  std::string write(const std::string& text) {
+    std::ofstream(path_) << text;
+    return path_.string();
+  }
+  std::filesystem::path path_ = std::filesystem::temp_directory_path() /
+                                ("convoy-config-test-" + std::to_string(::getpid()) + ".toml");
+};
+
+TEST_F(ConfigFile, CaravanStyleKeysLoad) {
+  auto c = load_config_file(write(R"(
+name = "cnode-4370@10.0.0.1"
+cookie = "secret"
+consul_service = "app"
+node_sname = "app"
+nameservers = ["127.0.0.1:8600", "10.0.0.2:53"]
+poll_interval = 1000
+net_ticktime = 20
+prune_after = 3
+host_from = "address"
+)"));
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->name, "cnode-4370@10.0.0.1");
+  EXPECT_EQ(c->cookie, "secret");
+  EXPECT_EQ(c->nameservers, (std::vector<std::string>{"127.0.0.1:8600", "10.0.0.2:53"}));
+  EXPECT_EQ(c->poll_interval, 1000);
+  auto d = to_discovery_options(*c);
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  ASSERT_TRUE(d->has_value());
+  EXPECT_EQ((*d)->query_name(), "app.service.consul");
+  EXPECT_EQ((*d)->nameservers.size(), 2u);
+  EXPECT_EQ((*d)->nameservers[0].port, 8600);
+  EXPECT_EQ((*d)->prune_after, 3);
+  EXPECT_EQ((*d)->host_from, HostFrom::address);
+  auto n = to_node_options(*c);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(n->net_ticktime, std::chrono::seconds(20));
+}
+
+TEST_F(ConfigFile, MistakesAreReportedWithLineAndKey) {
+  struct Case {
+    const char* text;
+    const char* expect;
+  };
+  for (const auto& c :
+       {Case{"nmae = \"x\"\n", ":1: unknown key 'nmae'"},
+        Case{"\npoll_interval = \"fast\"\n", ":2: 'poll_interval' must be an integer"},
+        Case{"poll_interval = 0\n", "out of range"},
+        Case{"nameservers = \"127.0.0.1\"\n", "must be an array"}, Case{"name = \n", ":1:"}}) {
+    auto r = load_config_file(write(c.text));
+    ASSERT_FALSE(r.ok()) << c.text;
+    EXPECT_NE(r.error().message.find(c.expect), std::string::npos) << r.error().message;
+  }
+  EXPECT_NE(load_config_file("/nonexistent/convoy.toml").error().message.find("cannot read"),
+            std::string::npos);
+}
+
+TEST(ConfigValidation, DiscoveryNeedsItsKeys) {
+  Config c;
+  c.nameservers = {"127.0.0.1:53"};
+  EXPECT_FALSE(to_discovery_options(c).ok());  // nameservers without a service
+  c.consul_service = "app";
+  EXPECT_NE(to_discovery_options(c).error().message.find("node_sname"), std::string::npos);
+  c.node_sname = "app";
+  c.host_from = "dns";
+  EXPECT_NE(to_discovery_options(c).error().message.find("host_from"), std::string::npos);
+  c.host_from = "target";
+  c.nameservers = {"not an address"};
+  EXPECT_FALSE(to_discovery_options(c).ok());
+  EXPECT_FALSE(to_discovery_options(Config{})->has_value());  // discovery off
+}
+
+TEST(ConfigValidation, CookieFallsBackToEnvironmentThenFile) {
+  EXPECT_EQ(*resolve_cookie(std::string("flag")), "flag");
+  EXPECT_FALSE(resolve_cookie(std::string("")).ok());
+  ::setenv("ERLANG_COOKIE", "from-env", 1);
+  EXPECT_EQ(*resolve_cookie(std::nullopt), "from-env");
+  ::unsetenv("ERLANG_COOKIE");
+  const auto home =
+      std::filesystem::temp_directory_path() / ("convoy-home-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(home);
+  const char* old_home = std::getenv("HOME");
+  const std::string saved = old_home ? old_home : "";
+  ::setenv("HOME", home.c_str(), 1);
+  EXPECT_FALSE(resolve_cookie(std::nullopt).ok());
+  std::ofstream(home / ".erlang.cookie") << "from-file\n";
+  EXPECT_EQ(*resolve_cookie(std::nullopt), "from-file");
+  ::setenv("HOME", saved.c_str(), 1);
+  std::filesystem::remove_all(home);
+}
+
+TEST(ConfigValidation, NodeOptionsRejectBadValues) {
+  Config c;
+  c.cookie = "x";
+  EXPECT_NE(to_node_options(c).error().message.find("--name"), std::string::npos);
+  c.name = "bad";
+  EXPECT_FALSE(to_node_options(c).ok());
+  c.name = "a-1@h";
+  c.net_ticktime = 0;
+  EXPECT_FALSE(to_node_options(c).ok());
+}
+
+}  // namespace
+}  // namespace convoy
