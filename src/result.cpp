@@ -29,6 +29,10 @@ class Category final : public std::error_category {
         return "distribution protocol violation";
       case Errc::dns_error:
         return "DNS lookup failed";
+      case Errc::noproc:
+        return "no such process";
+      case Errc::process_exit:
+        return "process exited";
     }
     return "unknown convoy error";
   }

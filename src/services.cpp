@@ -37,6 +37,18 @@ Status install_builtin_services(Node& node) {
     return r.error();
   }
   if (auto r = node.register_process("echo", echo); !r) return r.error();
+  node.register_function("c_node", "echo", 1,
+                         [](Node&, const std::vector<Term>& args) { return args[0]; });
+  node.register_function("c_node", "ping", 0,
+                         [](Node&, const std::vector<Term>&) { return Term::atom("pong"); });
+  node.register_function("erlang", "node", 0, [](Node& n, const std::vector<Term>&) {
+    return Term::atom(n.name().str());
+  });
+  node.register_function("erlang", "nodes", 0, [](Node& n, const std::vector<Term>&) {
+    std::vector<Term> names;
+    for (const auto& peer : n.connected_nodes()) names.push_back(Term::atom(peer));
+    return Term::list(std::move(names));
+  });
   return {};
 }
 

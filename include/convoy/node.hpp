@@ -65,11 +65,37 @@ class Node {
   void cancel_timer(std::uint64_t id);
 
   // --- processes -----------------------------------------------------------------------
-  Pid spawn(Mailbox mailbox);
-  Result<Pid> register_process(std::string name, Mailbox mailbox);
-  void exit_process(const Pid& pid);
+  // A local process: a pid and a mailbox. Exit signals from links (a linked process died,
+  // or exit/2 was sent to it) either arrive as {'EXIT', From, Reason} messages (trap_exit)
+  // or, with a reason other than `normal`, end the process with that reason, as in Erlang.
+  Pid spawn(Mailbox mailbox, ProcessOptions options = {});
+  Result<Pid> register_process(std::string name, Mailbox mailbox, ProcessOptions options = {});
+  // Ends a local process: its links get exit signals, its monitors 'DOWN' with `reason`.
+  void exit_process(const Pid& pid, const Term& reason = Term::atom("normal"));
+  bool is_alive(const Pid& pid) const;
   std::optional<Pid> whereis(std::string_view name) const;
   Ref make_ref();
+
+  // --- links and monitors (as erlang:link/unlink/monitor/demonitor/exit) ---------------
+  // `self` is the local process acting; `other` may be local or remote.
+  Status link(const Pid& self, const Pid& other);
+  Status unlink(const Pid& self, const Pid& other);
+  // Sends an exit signal (erlang:exit/2) from `self` to `to`.
+  Status exit(const Pid& self, const Pid& to, const Term& reason);
+  // `watcher` gets {'DOWN', Ref, process, Object, Reason} when the target ends: Object is the
+  // pid, or {Name, Node} for a name; Reason is `noproc` at once for a target that does not
+  // exist and `noconnection` when the link to its node goes down.
+  Ref monitor(const Pid& watcher, const Pid& target);
+  Ref monitor(const Pid& watcher, const RegName& target);
+  void demonitor(const Pid& watcher, const Ref& ref);
+
+  // --- remote calls --------------------------------------------------------------------
+  // Serves rpc:call / erpc:call / rpc:cast (and the old `rex` path) for Module:Function/Arity.
+  // A function that throws makes the caller see {badrpc, {'EXIT', {{cpp_exception, What},
+  // []}}}; the node keeps running. Unknown functions get undef, as on a BEAM node.
+  using RpcFunction = std::function<Term(Node& node, const std::vector<Term>& args)>;
+  void register_function(std::string module, std::string function, std::uint32_t arity,
+                         RpcFunction fn);
 
   // --- messaging -----------------------------------------------------------------------
   // Sends never block: to a node without a link, the message waits while one is set up.
@@ -77,7 +103,9 @@ class Node {
   Status send(const RegName& to, const Term& message, const std::optional<Pid>& from = {});
   // gen_server reply: `from` is the {Pid, Tag} of a '$gen_call'.
   Status reply(const Term& from, const Term& reply);
-  // gen_server:call from C++: `done` receives the reply, or timeout / decode errors.
+  // gen_server:call from C++: `done` receives the reply, or an error: Errc::timeout,
+  // Errc::noproc (no such process or name), Errc::not_connected (its node is unreachable or
+  // went down) or Errc::process_exit (the server ended; the message names the reason).
   void call(const RegName& to, const Term& request, std::chrono::milliseconds timeout,
             std::function<void(Result<Term>)> done);
   void call(const Pid& to, const Term& request, std::chrono::milliseconds timeout,

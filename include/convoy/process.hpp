@@ -11,6 +11,12 @@ namespace convoy {
 
 class Node;
 
+struct ProcessOptions {
+  // true: exit signals arrive as {'EXIT', From, Reason} messages instead of ending the
+  // process (erlang:process_flag(trap_exit, true)).
+  bool trap_exit = false;
+};
+
 // Called for every message delivered to the process `self`.
 using Mailbox = std::function<void(Node& node, const Pid& self, const Term& message)>;
 

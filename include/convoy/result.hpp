@@ -67,6 +67,8 @@ enum class Errc {
   not_connected,
   protocol_error,  // a well-formed frame that violates the protocol
   dns_error,
+  noproc,        // no such process / registered name
+  process_exit,  // the process a call waited on ended
 };
 
 const std::error_category& convoy_category() noexcept;
