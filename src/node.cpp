@@ -75,7 +75,7 @@ void Node::run() {
 bool Node::run_until(const std::function<bool()>& done, std::chrono::milliseconds limit) {
   const auto deadline = std::chrono::steady_clock::now() + limit;
   while (!done() && !impl_->stop_requested.load() && std::chrono::steady_clock::now() < deadline) {
-    impl_->step();
+    impl_->step(impl_->clock.now() + (deadline - std::chrono::steady_clock::now()));
   }
   return done();
 }

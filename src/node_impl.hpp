@@ -363,32 +363,38 @@ struct Node::Impl final : dist::ConnectionEvents {
     return {};
   }
 
-  void drain_local_queue() {
+  bool drain_local_queue() {
     // Only what is queued now: handlers that message each other cannot starve the sockets.
+    const bool any = !local_queue.empty();
     for (std::size_t n = local_queue.size(); n > 0 && !local_queue.empty(); --n) {
       auto [pid, msg] = std::move(local_queue.front());
       local_queue.pop_front();
       if (auto p = find_process(pid)) p->mailbox(node, pid, msg);
     }
+    return any;
   }
 
-  void run_posted() {
+  bool run_posted() {
     std::vector<std::function<void(Node&)>> tasks;
     {
       std::lock_guard lock(posted_mutex);
       tasks.swap(posted);
     }
     for (auto& t : tasks) t(node);
+    return !tasks.empty();
   }
 
-  void fire_timers() {
+  bool fire_timers() {
     const auto now = clock.now();
+    bool any = false;
     for (int i = 0; i < 1024; ++i) {
       auto task = timers.pop_due(now);
       if (!task) break;
       (*task)(node);
+      any = true;
     }
     for (auto& l : links) l->conn->on_timer();
+    return any;
   }
 
   void flush_all() {
@@ -404,14 +410,14 @@ struct Node::Impl final : dist::ConnectionEvents {
     std::erase_if(links, [](const auto& l) { return l->conn->is_closed(); });
   }
 
-  int poll_timeout_ms() {
+  int poll_timeout_ms(Clock::time_point until) {
     if (!local_queue.empty() || stop_requested.load()) return 0;
     {
       std::lock_guard lock(posted_mutex);
       if (!posted.empty()) return 0;
     }
-    auto deadline = Clock::time_point::max();
-    if (auto t = timers.next()) deadline = *t;
+    auto deadline = until;
+    if (auto t = timers.next()) deadline = std::min(deadline, *t);
     for (auto& l : links) deadline = std::min(deadline, l->conn->next_deadline());
     if (deadline == Clock::time_point::max()) return 1000;
     const auto now = clock.now();
@@ -422,10 +428,11 @@ struct Node::Impl final : dist::ConnectionEvents {
   }
 
   // One iteration: run ready work, wait for I/O at most until the next deadline.
-  void step() {
-    run_posted();
-    drain_local_queue();
-    fire_timers();
+  // `until` caps the wait (run_until's limit); run() passes time_point::max().
+  void step(Clock::time_point until = Clock::time_point::max()) {
+    // After doing work, only peek at the sockets: the work may have satisfied a run_until
+    // condition, or produced more local messages.
+    const bool busy = run_posted() | drain_local_queue() | fire_timers();
     flush_all();
     reap();
 
@@ -443,7 +450,7 @@ struct Node::Impl final : dist::ConnectionEvents {
       fds.push_back({l->conn->fd(), events, 0});
       polled.push_back(l->conn.get());
     }
-    const int n = ::poll(fds.data(), fds.size(), poll_timeout_ms());
+    const int n = ::poll(fds.data(), fds.size(), busy ? 0 : poll_timeout_ms(until));
     if (n < 0) {
       if (errno != EINTR) spdlog::error("poll failed: {}", std::strerror(errno));
       return;
