@@ -157,49 +157,45 @@ Result<AddrInfo*> resolve(const std::string& host, std::uint16_t port, bool pass
   return &out;
 }
 
+// Tries each address getaddrinfo gave for host:port until `use` accepts a fresh
+// non-blocking socket for it; the socket, or the last errno.
+template <class Use>
+Result<Fd> for_each_address(const std::string& host, std::uint16_t port, bool passive,
+                            std::string_view what, Use use) {
+  AddrInfo ai;
+  if (auto r = resolve(host, port, passive, ai); !r) return r.error();
+  int last_err = 0;
+  for (addrinfo* a = ai.head; a != nullptr; a = a->ai_next) {
+    Fd fd(::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol));
+    if (fd.get() >= 0 && use(fd.get(), *a)) return fd;
+    last_err = errno;
+  }
+  return io_error(fmt::format("{} {}:{}", what, host, port), last_err);
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Socket>> tcp_connect(const std::string& host, std::uint16_t port) {
-  AddrInfo ai;
-  if (auto r = resolve(host, port, false, ai); !r) return r.error();
-  int last_err = 0;
-  for (addrinfo* a = ai.head; a != nullptr; a = a->ai_next) {
-    Fd fd(::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol));
-    if (fd.get() < 0) {
-      last_err = errno;
-      continue;
-    }
-    tune(fd.get());
+  std::string peer;
+  auto fd = for_each_address(host, port, false, "connect to", [&](int fd, const addrinfo& a) {
+    tune(fd);
     sockaddr_storage ss{};
-    std::memcpy(&ss, a->ai_addr, a->ai_addrlen);
-    if (::connect(fd.get(), a->ai_addr, a->ai_addrlen) == 0 || errno == EINPROGRESS) {
-      return std::unique_ptr<Socket>(
-          std::make_unique<TcpSocket>(std::move(fd), format_address(ss)));
-    }
-    last_err = errno;
-  }
-  return io_error(fmt::format("connect to {}:{}", host, port), last_err);
+    std::memcpy(&ss, a.ai_addr, a.ai_addrlen);
+    peer = format_address(ss);
+    return ::connect(fd, a.ai_addr, a.ai_addrlen) == 0 || errno == EINPROGRESS;
+  });
+  if (!fd) return fd.error();
+  return std::unique_ptr<Socket>(std::make_unique<TcpSocket>(std::move(*fd), peer));
 }
 
 Result<std::unique_ptr<Listener>> tcp_listen(const std::string& host, std::uint16_t port) {
-  AddrInfo ai;
-  if (auto r = resolve(host, port, true, ai); !r) return r.error();
-  int last_err = 0;
-  for (addrinfo* a = ai.head; a != nullptr; a = a->ai_next) {
-    Fd fd(::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol));
-    if (fd.get() < 0) {
-      last_err = errno;
-      continue;
-    }
+  auto fd = for_each_address(host, port, true, "listen on", [](int fd, const addrinfo& a) {
     int one = 1;
-    ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (::bind(fd.get(), a->ai_addr, a->ai_addrlen) != 0 || ::listen(fd.get(), 128) != 0) {
-      last_err = errno;
-      continue;
-    }
-    return std::unique_ptr<Listener>(std::make_unique<TcpListener>(std::move(fd)));
-  }
-  return io_error(fmt::format("listen on {}:{}", host, port), last_err);
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    return ::bind(fd, a.ai_addr, a.ai_addrlen) == 0 && ::listen(fd, 128) == 0;
+  });
+  if (!fd) return fd.error();
+  return std::unique_ptr<Listener>(std::make_unique<TcpListener>(std::move(*fd)));
 }
 
 }  // namespace convoy

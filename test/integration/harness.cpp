@@ -89,21 +89,29 @@ std::uint16_t free_port() {
   throw std::runtime_error("no free port");
 }
 
-bool is_listening(std::uint16_t port) {
-  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+namespace {
+// Scans /proc/net/<tables> for a local socket on `port`, optionally in one TCP state.
+bool proc_net_has(std::initializer_list<const char*> tables, std::uint16_t port,
+                  const char* state) {
+  for (const char* table : tables) {
     std::ifstream in(table);
     std::string line;
     std::getline(in, line);  // header
     while (std::getline(in, line)) {
       std::istringstream ls(line);
-      std::string slot, local, remote, state;
-      ls >> slot >> local >> remote >> state;
+      std::string slot, local, remote, st;
+      ls >> slot >> local >> remote >> st;
       const auto colon = local.rfind(':');
-      if (colon == std::string::npos || state != "0A") continue;
+      if (colon == std::string::npos || (state && st != state)) continue;
       if (std::stoul(local.substr(colon + 1), nullptr, 16) == port) return true;
     }
   }
   return false;
+}
+}  // namespace
+
+bool is_listening(std::uint16_t port) {
+  return proc_net_has({"/proc/net/tcp", "/proc/net/tcp6"}, port, "0A");
 }
 
 bool wait_listening(std::uint16_t port, std::chrono::milliseconds limit) {
@@ -116,20 +124,7 @@ bool wait_listening(std::uint16_t port, std::chrono::milliseconds limit) {
 }
 
 bool is_udp_bound(std::uint16_t port) {
-  for (const char* table : {"/proc/net/udp", "/proc/net/udp6"}) {
-    std::ifstream in(table);
-    std::string line;
-    std::getline(in, line);  // header
-    while (std::getline(in, line)) {
-      std::istringstream ls(line);
-      std::string slot, local;
-      ls >> slot >> local;
-      const auto colon = local.rfind(':');
-      if (colon == std::string::npos) continue;
-      if (std::stoul(local.substr(colon + 1), nullptr, 16) == port) return true;
-    }
-  }
-  return false;
+  return proc_net_has({"/proc/net/udp", "/proc/net/udp6"}, port, nullptr);
 }
 
 bool wait_udp_bound(std::uint16_t port, std::chrono::milliseconds limit) {
