@@ -29,10 +29,20 @@ void echo(Node& node, const Pid&, const Term& message) {
 }  // namespace
 
 Status install_builtin_services(Node& node) {
-  GenServer c_node{
-      .handle_call = c_node_call, .handle_cast = {}, .handle_info = [](Node&, const Term& info) {
-        spdlog::debug("c_node: ignoring {}", info.to_string());
-      }};
+  GenServer c_node;
+  c_node.handle_call = c_node_call;
+  c_node.handle_cast = [](Node& n, const Term& request) {
+    // {echo, Pid, T}: T is sent to Pid, so a cast has an observable effect.
+    if (request.is_tuple(3) && request.element(0)->is_atom("echo") &&
+        request.element(1)->is_pid()) {
+      (void)n.send(*request.element(1)->as_pid(), *request.element(2));
+      return;
+    }
+    spdlog::debug("c_node: ignoring cast {}", request.to_string());
+  };
+  c_node.handle_info = [](Node&, const Term& info) {
+    spdlog::debug("c_node: ignoring {}", info.to_string());
+  };
   if (auto r = node.register_process("c_node", gen_server_mailbox(std::move(c_node))); !r) {
     return r.error();
   }
