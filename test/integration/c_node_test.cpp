@@ -252,3 +252,39 @@ TEST(CNodeTicks, StoppedPeerIsDroppedAfterTicktime) {
 
 }  // namespace
 }  // namespace convoy::test
+
+namespace convoy::test {
+namespace {
+
+// Sequential gen_server:call round trips from one BEAM client, against the c_node and against
+// a BEAM peer in the same run (a figure for the notes, not a speed assertion).
+TEST(CNodeExecutable, GenServerCallRoundTripsComparedWithABeamPeer) {
+  auto c = CNode::start();
+  auto beam = BeamNode::start(BeamNode::Kind::erlang, "beam", kCookie);
+  const std::string loop =
+      "Calls = fun(Ref, K) -> T0 = erlang:monotonic_time(microsecond), "
+      "[pong = gen_server:call(Ref, ping, 5000) || _ <- lists:seq(1, K)], "
+      "erlang:monotonic_time(microsecond) - T0 end, ";
+  const std::string cref = "{c_node, '" + c.name + "'}";
+  const std::string bref = "{fixture_server, '" + beam.name + "'}";
+  auto r = run_client(BeamNode::Kind::erlang,
+                      loop + "Calls(" + cref + ", 2000), Calls(" + bref + ", 2000), " +
+                          "io:format(\"CALLS ~w ~w ~w ~w~n\", [Calls(" + cref + ", 20000), Calls(" +
+                          bref + ", 20000), Calls(" + cref + ", 20000), Calls(" + bref +
+                          ", 20000)]), halt().",
+                      120s);
+  std::smatch m;
+  ASSERT_TRUE(
+      std::regex_search(r.output, m, std::regex("CALLS ([0-9]+) ([0-9]+) ([0-9]+) ([0-9]+)")))
+      << r.output;
+  const double c_rate = 20000 / (std::min(std::stod(m[1]), std::stod(m[3])) / 1e6);
+  const double b_rate = 20000 / (std::min(std::stod(m[2]), std::stod(m[4])) / 1e6);
+  RecordProperty("c_node_calls_per_s", static_cast<int>(c_rate));
+  RecordProperty("beam_calls_per_s", static_cast<int>(b_rate));
+  std::printf(
+      "gen_server:call round trips (best of 2): c_node %.0f/s, BEAM peer %.0f/s, ratio %.2f\n",
+      c_rate, b_rate, c_rate / b_rate);
+}
+
+}  // namespace
+}  // namespace convoy::test
