@@ -122,6 +122,9 @@ void Handshake::recv_status(std::span<const std::uint8_t> msg, std::vector<std::
     put_status(out, "true");
     step_ = Step::recv_challenge;
   } else {
+    // "nok": the peer is dialling us too and its name is greater, so its link will be the
+    // one (dist_util waits to be replaced in that case; Node does the same).
+    lost_simultaneous_ = status == "nok";
     fail(Errc::handshake_failed,
          fmt::format("{} refused the connection: {}", peer_.name, printable(msg.subspan(1))));
   }

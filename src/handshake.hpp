@@ -52,6 +52,8 @@ class Handshake {
   const Error& error() const noexcept { return error_; }
   const PeerInfo& peer() const noexcept { return peer_; }
   bool is_initiator() const noexcept { return initiator_; }
+  // Initiator: the peer answered "nok" — both sides dialled and the peer's own dial wins.
+  bool lost_simultaneous() const noexcept { return lost_simultaneous_; }
   // The name the peer claimed (acceptor) or that we dialled (initiator); "" before known.
   const std::string& peer_name() const noexcept { return peer_.name; }
 
@@ -87,6 +89,7 @@ class Handshake {
   Error error_;
   PeerInfo peer_;
   std::uint32_t our_challenge_ = 0;
+  bool lost_simultaneous_ = false;
 };
 
 }  // namespace convoy::dist

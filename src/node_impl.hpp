@@ -271,6 +271,13 @@ struct Node::Impl final : dist::ConnectionEvents {
       spdlog::warn("link down: {}: {}", peer, why.message);
       node_lost(peer);
       for (auto& w : std::vector(watchers)) w(peer, false);
+    } else if (c.handshake().lost_simultaneous()) {
+      // The peer's inbound link takes over: what waits for this peer stays queued for it,
+      // unless that link has not come up within the setup timeout.
+      spdlog::debug("simultaneous connect with {}: waiting for its link", peer);
+      timers.add(clock.now() + options.setup_timeout, [this, peer, why](Node&) {
+        if (!by_name.contains(peer)) fail_waiters(peer, why);
+      });
     } else {
       spdlog::warn("cannot connect to {}: {}", peer, why.message);
       fail_waiters(peer, why);

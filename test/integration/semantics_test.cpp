@@ -1340,6 +1340,10 @@ void simultaneous_rounds(const std::string& cpp_sname) {
   }
 }
 
+TEST(SemanticsConnect, SimultaneousConnectsEndWithOneLinkWhenTheBeamNameIsGreater) {
+  simultaneous_rounds("aaa");
+}
+
 TEST(SemanticsConnect, SimultaneousConnectsEndWithOneLinkWhenTheCppNameIsGreater) {
   simultaneous_rounds("zzz");
 }

@@ -160,6 +160,17 @@ TEST(Handshake, InitiatorFailsOnRefusalStatus) {
   }
 }
 
+TEST(Handshake, NokMarksALostSimultaneousConnect) {
+  for (const char* status : {"nok", "not_allowed"}) {
+    auto a = Handshake::initiator(params("a-1@h"), "b-2@h", fixed(1));
+    Bytes out;
+    a.start(out);
+    Bytes in = msg(status_body(status));
+    EXPECT_EQ(feed_all(a, in, out), Handshake::State::failed);
+    EXPECT_EQ(a.lost_simultaneous(), std::string(status) == "nok") << status;
+  }
+}
+
 TEST(Handshake, AliveStatusIsAnsweredWithTrue) {
   auto a = Handshake::initiator(params("a-1@h"), "b-2@h", fixed(1));
   Bytes out;
