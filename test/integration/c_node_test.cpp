@@ -13,11 +13,6 @@ namespace {
 using Kind = BeamNode::Kind;
 constexpr std::uint16_t kEpmdPort = 4369;
 
-std::string erl_atom(const std::string& node) { return "'" + node + "'"; }
-
-// Elixir's atom literal for a node name.
-std::string ex_atom(const std::string& node) { return ":\"" + node + "\""; }
-
 TEST(CNodeExecutable, ErlangNodePingsAndCallsItWithoutEpmd) {
   auto c = CNode::start();
   const auto n = erl_atom(c.name);

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "convoy/node.hpp"
+
 namespace convoy::test {
 
 using namespace std::chrono_literals;
@@ -84,5 +86,14 @@ struct CNode {
 };
 
 inline const std::string kCookie = "convoy-test-cookie";
+
+// An in-process Node named "<sname>-<free port>@127.0.0.1" on loopback; throws on failure.
+std::unique_ptr<Node> start_node(const std::string& sname = "lib",
+                                 std::chrono::seconds ticktime = std::chrono::seconds(60),
+                                 const std::string& cookie = kCookie);
+
+// A node name as an Erlang atom literal ('a-1@h') and as an Elixir one (:"a-1@h").
+inline std::string erl_atom(const std::string& node) { return "'" + node + "'"; }
+inline std::string ex_atom(const std::string& node) { return ":\"" + node + "\""; }
 
 }  // namespace convoy::test

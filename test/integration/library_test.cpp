@@ -14,17 +14,6 @@ namespace {
 
 using Kind = BeamNode::Kind;
 
-std::unique_ptr<Node> start_node(const std::string& cookie = kCookie) {
-  const auto port = free_port();
-  auto name = NodeName::parse("lib-" + std::to_string(port) + "@127.0.0.1");
-  EXPECT_TRUE(name.ok());
-  NodeOptions opts{.name = *name, .cookie = cookie};
-  opts.listen_address = "127.0.0.1";
-  auto node = Node::start(std::move(opts));
-  EXPECT_TRUE(node.ok()) << (node.ok() ? "" : node.error().message);
-  return std::move(*node);
-}
-
 // Runs the loop until `result` holds a value.
 Result<Term> call_and_wait(Node& node, const RegName& to, const Term& req,
                            std::chrono::milliseconds timeout) {

@@ -10,15 +10,7 @@ namespace {
 
 class LocalProcesses : public testing::Test {
  protected:
-  void SetUp() override {
-    const auto port = free_port();
-    NodeOptions o{.name = *NodeName::parse("local-" + std::to_string(port) + "@127.0.0.1"),
-                  .cookie = kCookie};
-    o.listen_address = "127.0.0.1";
-    auto n = Node::start(std::move(o));
-    ASSERT_TRUE(n.ok()) << n.error().message;
-    node_ = std::move(*n);
-  }
+  void SetUp() override { node_ = start_node("local"); }
   // A process that records what it receives.
   Pid recorder(std::vector<Term>& inbox, bool trap_exit = false) {
     return node_->spawn([&inbox](Node&, const Pid&, const Term& m) { inbox.push_back(m); },

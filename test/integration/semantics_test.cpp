@@ -30,9 +30,6 @@ using std::chrono::milliseconds;
 
 // --- BEAM processes ----------------------------------------------------------------------
 
-std::string erl_atom(const std::string& node) { return "'" + node + "'"; }
-std::string ex_atom(const std::string& node) { return ":\"" + node + "\""; }
-
 std::vector<std::string> beam_argv(Kind kind, const std::string& name, const std::string& expr,
                                    const std::vector<std::string>& extra = {}) {
   if (kind == Kind::erlang) {
@@ -115,19 +112,6 @@ double seconds_since(Clock::time_point t0) {
 }
 
 // --- in-process node ---------------------------------------------------------------------
-
-std::unique_ptr<Node> start_node(const std::string& sname = "lib",
-                                 std::chrono::seconds ticktime = std::chrono::seconds(60)) {
-  const auto port = free_port();
-  auto name = NodeName::parse(sname + "-" + std::to_string(port) + "@127.0.0.1");
-  if (!name) throw std::runtime_error(name.error().message);
-  NodeOptions opts{.name = *name, .cookie = kCookie};
-  opts.listen_address = "127.0.0.1";
-  opts.net_ticktime = ticktime;
-  auto node = Node::start(std::move(opts));
-  if (!node) throw std::runtime_error(node.error().message);
-  return std::move(*node);
-}
 
 // Node::run_until, with the loop woken every 20 ms so conditions outside the node (a child
 // process exiting, a log line) are seen promptly.
