@@ -32,8 +32,8 @@ inline constexpr std::uint64_t kMandatory25 =
 // V4_NC's wide pids/ports/refs are modelled by Term; monitors by pid and by name, links
 // with UNLINK_ID, and spawn requests (how OTP 23+ runs rpc/erpc) are served.
 // Not advertised: ALIAS, atom caches, fragments, SEND_SENDER, EXIT_PAYLOAD.
-inline constexpr std::uint64_t kOurFlags = kMandatory25 | kMandatory25Digest | kUnlinkId |
-                                           kV4Nc | kDistMonitor | kDistMonitorName | kSpawn;
+inline constexpr std::uint64_t kOurFlags = kMandatory25 | kMandatory25Digest | kUnlinkId | kV4Nc |
+                                           kDistMonitor | kDistMonitorName | kSpawn;
 
 inline constexpr std::uint64_t expand_mandatory(std::uint64_t flags) {
   return (flags & kMandatory25Digest) ? (flags | kMandatory25) : flags;
