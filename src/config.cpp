@@ -29,8 +29,10 @@ Result<Config> load_config_file(const std::string& path, Config base) {
                       fmt::format("{}:{}: {}", path, e.source().begin.line, e.description()));
   }
   Config c = std::move(base);
-  for (const auto& [key, node] : table) {
-    const std::string k(key.str());
+  for (const auto& entry : table) {
+    // Named references, not structured bindings: lambdas below capture them.
+    const std::string k(entry.first.str());
+    const toml::node& node = entry.second;
     auto want_string = [&](std::string& out) -> Status {
       if (auto v = node.value<std::string>()) {
         out = *v;

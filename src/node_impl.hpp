@@ -439,7 +439,11 @@ struct Node::Impl final : dist::ConnectionEvents {
   void step(Clock::time_point until = Clock::time_point::max()) {
     // After doing work, only peek at the sockets: the work may have satisfied a run_until
     // condition, or produced more local messages.
-    const bool busy = run_posted() | drain_local_queue() | fire_timers();
+    // Each must run every turn: no short-circuit.
+    const bool ran_tasks = run_posted();
+    const bool ran_messages = drain_local_queue();
+    const bool ran_timers = fire_timers();
+    const bool busy = ran_tasks || ran_messages || ran_timers;
     flush_all();
     reap();
 
