@@ -1,0 +1,73 @@
+// Discovery's runner against a GoogleMock resolver and two in-process nodes on loopback:
+// the first lookup happens at start, lookups repeat every poll_interval, peers found are
+// joined, and a resolver that starts failing leaves the links alone.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <mutex>
+
+#include "convoy/discovery.hpp"
+#include "harness.hpp"
+
+namespace convoy::test {
+namespace {
+
+using testing::_;
+using testing::Invoke;
+
+class MockResolver : public SrvResolver {
+ public:
+  MOCK_METHOD(Result<SrvAnswer>, resolve, (const std::string& name), (override));
+};
+
+TEST(DiscoveryRunner, PollsAtStartThenEveryIntervalAndJoinsWhatItFinds) {
+  auto a = start_node("seeker");
+  auto b = start_node("app");
+  auto resolver = std::make_unique<MockResolver>();
+  std::atomic<int> calls{0};
+  std::atomic<bool> failing{false};
+  const auto started = std::chrono::steady_clock::now();
+  std::atomic<long long> first_call_ms{-1};
+  EXPECT_CALL(*resolver, resolve("app.service.consul"))
+      .WillRepeatedly(Invoke([&](const std::string&) -> Result<SrvAnswer> {
+        if (calls++ == 0) {
+          first_call_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::steady_clock::now() - started)
+                              .count();
+        }
+        if (failing) return make_error(Errc::dns_error, "SERVFAIL (scripted)");
+        return SrvAnswer{{{1, 1, b->name().port(), "127.0.0.1"}}, {}, false};
+      }));
+  DnsSrvOptions o;
+  o.consul_service = "app";
+  o.node_sname = "app";
+  o.poll_interval = std::chrono::milliseconds(100);
+  auto d = Discovery::start(*a, o, std::move(resolver));
+  ASSERT_TRUE(d.ok()) << d.error().message;
+
+  // b must run its loop too to complete the handshake: drive both alternately.
+  auto drive = [&](const std::function<bool()>& done, std::chrono::milliseconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
+      a->run_until([] { return false; }, std::chrono::milliseconds(5));
+      b->run_until([] { return false; }, std::chrono::milliseconds(5));
+    }
+    return done();
+  };
+  ASSERT_TRUE(drive([&] { return a->is_connected(b->name().str()); }, std::chrono::seconds(5)));
+  EXPECT_GE(first_call_ms.load(), 0);
+  EXPECT_LT(first_call_ms.load(), 1000);  // at start, not after a first interval of waiting
+
+  // Lookups keep coming while the loop runs; then the DNS fails and nothing is dropped.
+  const int before = calls;
+  failing = true;
+  drive([] { return false; }, std::chrono::milliseconds(1000));
+  EXPECT_GE(calls - before, 3);   // ~10 at 100 ms; bounded loosely for a loaded machine
+  EXPECT_LE(calls - before, 30);  // and not a busy loop
+  EXPECT_TRUE(a->is_connected(b->name().str()));
+  d->reset();
+}
+
+}  // namespace
+}  // namespace convoy::test
