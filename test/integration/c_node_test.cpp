@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <filesystem>
+#include <fstream>
 #include <regex>
 #include <thread>
 
@@ -279,6 +281,41 @@ TEST(CNodeExecutable, GenServerCallRoundTripsComparedWithABeamPeer) {
   std::printf(
       "gen_server:call round trips (best of 2): c_node %.0f/s, BEAM peer %.0f/s, ratio %.2f\n",
       c_rate, b_rate, c_rate / b_rate);
+}
+
+}  // namespace
+}  // namespace convoy::test
+
+namespace convoy::test {
+namespace {
+
+TEST(CNodeExecutable, ConfigFileIsReadAndFlagsOverrideIt) {
+  const auto file_port = free_port(), flag_port = free_port();
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("convoy-cfg-" + std::to_string(file_port));
+  std::filesystem::create_directories(dir);
+  const auto path = dir / "convoy.toml";
+  std::ofstream(path) << "name = \"filed-" << file_port << "@127.0.0.1\"\n"
+                      << "cookie = \"" << kCookie << "\"\n"
+                      << "listen_address = \"127.0.0.1\"\n";
+  {
+    Process from_file({c_node_binary(), "--config", path.string()});
+    EXPECT_TRUE(wait_listening(file_port, 10s)) << from_file.output();
+    const std::string name = "filed-" + std::to_string(file_port) + "@127.0.0.1";
+    auto r = run_client(BeamNode::Kind::erlang,
+                        "convoy_fixture:ping(" + erl_atom(name) + ", 5000), halt().");
+    EXPECT_NE(r.output.find("PING pong"), std::string::npos) << r.output;
+  }
+  {
+    Process overridden({c_node_binary(), "--config", path.string(), "--name",
+                        "flagged-" + std::to_string(flag_port) + "@127.0.0.1"});
+    EXPECT_TRUE(wait_listening(flag_port, 10s)) << overridden.output();
+  }
+  std::ofstream(path) << "name = \"x-1@h\"\ncolor = \"blue\"\n";
+  Process bad({c_node_binary(), "--config", path.string()});
+  ASSERT_TRUE(bad.wait(5s).has_value());
+  EXPECT_NE(bad.output().find("unknown key 'color'"), std::string::npos) << bad.output();
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
