@@ -136,7 +136,12 @@ Discovery::~Discovery() {
   state_->wake.notify_all();
   // A lookup in flight ends within its timeout; shutdown must not wait that long (SIGTERM
   // has a 2 s budget), and the thread touches nothing of the node once `stopping` is set.
-  state_->wake.wait_for(lock, std::chrono::milliseconds(500), [&] { return state_->thread_done; });
+  const bool joined = state_->wake.wait_for(lock, std::chrono::milliseconds(500),
+                                            [&] { return state_->thread_done; });
+  // The thread is past its last lookup: release the resolver here, deterministically, rather
+  // than whenever the thread lets go of the state. If it is still stuck in a lookup, the
+  // resolver lives until that lookup ends.
+  if (joined) state_->resolver.reset();
   if (state_->due_timer) state_->node.cancel_timer(state_->due_timer);
 }
 
