@@ -257,11 +257,17 @@ struct Node::Impl final : dist::ConnectionEvents {
     Link* link = link_for(c);
     const std::string peer = c.peer_name();
     const bool was_up = c.handshake().state() == Handshake::State::done;
-    if (auto it = by_name.find(peer); it != by_name.end() && it->second == link) {
-      by_name.erase(it);
-    } else if (!was_up || (link && link->superseded)) {
-      // An accepted handshake that failed, or a dial that lost a simultaneous connect.
-      if (why.code == make_error_code(Errc::bad_cookie) || !c.is_initiator()) {
+    const auto it = by_name.find(peer);
+    const bool registered = it != by_name.end() && it->second == link;
+    if (registered) by_name.erase(it);
+    if (link && link->superseded) {
+      // A dial that lost to the peer's own link: what waits for the peer goes to that link.
+      spdlog::debug("dial to {} superseded: {}", peer, why.message);
+      return;
+    }
+    if (!registered) {
+      // An accepted handshake that failed.
+      if (!was_up && (why.code == make_error_code(Errc::bad_cookie) || !c.is_initiator())) {
         spdlog::warn("inbound connection from {} failed: {}",
                      peer.empty() ? c.peer_address() : peer, why.message);
       }
