@@ -40,14 +40,19 @@
 %% server as `echo' (both unlinked), print `READY' and block forever.
 -spec serve() -> no_return().
 serve() ->
+    start_servers(),
+    out("READY", []),
+    receive after infinity -> ok end.
+
+%% The servers every serving node runs: `fixture_server' and `echo'.
+start_servers() ->
     case node() of
         'nonode@nohost' -> out("SERVE warning not_distributed", []);
         _ -> ok
     end,
     {ok, _} = ensure_started(fixture_server),
     {ok, _} = ensure_started(echo),
-    out("READY", []),
-    receive after infinity -> ok end.
+    ok.
 
 %% @doc serve/0 plus DNS discovery: start `convoy_dns_strategy' (SRV
 %% name Query, peers `Sname-PORT@TARGET', nameserver 127.0.0.1:NsPort,
@@ -59,12 +64,7 @@ serve() ->
                         inet:port_number(), pos_integer()) -> no_return().
 serve_discovering(Query, Sname, NsPort, PollMs)
   when is_integer(NsPort), is_integer(PollMs), PollMs > 0 ->
-    case node() of
-        'nonode@nohost' -> out("SERVE warning not_distributed", []);
-        _ -> ok
-    end,
-    {ok, _} = ensure_started(fixture_server),
-    {ok, _} = ensure_started(echo),
+    start_servers(),
     {ok, _} = convoy_dns_strategy:start(#{query => Query,
                                           node_sname => Sname,
                                           nameservers => [{{127, 0, 0, 1}, NsPort}],
