@@ -5,14 +5,17 @@
 namespace convoy {
 namespace {
 
+// The connected nodes as a list of atoms, as erlang:nodes/0 returns them.
+Term nodes_list(const Node& node) {
+  std::vector<Term> names;
+  for (const auto& n : node.connected_nodes()) names.push_back(Term::atom(n));
+  return Term::list(std::move(names));
+}
+
 std::optional<Term> c_node_call(Node& node, const Term& request, const Term&) {
   if (request.is_atom("ping")) return Term::atom("pong");
   if (request.is_tuple(2) && request.element(0)->is_atom("echo")) return *request.element(1);
-  if (request.is_atom("nodes")) {
-    std::vector<Term> names;
-    for (const auto& n : node.connected_nodes()) names.push_back(Term::atom(n));
-    return Term::list(std::move(names));
-  }
+  if (request.is_atom("nodes")) return nodes_list(node);
   return Term::tuple({Term::atom("error"), Term::tuple({Term::atom("unknown_call"), request})});
 }
 
@@ -54,11 +57,8 @@ Status install_builtin_services(Node& node) {
   node.register_function("erlang", "node", 0, [](Node& n, const std::vector<Term>&) {
     return Term::atom(n.name().str());
   });
-  node.register_function("erlang", "nodes", 0, [](Node& n, const std::vector<Term>&) {
-    std::vector<Term> names;
-    for (const auto& peer : n.connected_nodes()) names.push_back(Term::atom(peer));
-    return Term::list(std::move(names));
-  });
+  node.register_function("erlang", "nodes", 0,
+                         [](Node& n, const std::vector<Term>&) { return nodes_list(n); });
   return {};
 }
 

@@ -24,6 +24,7 @@
          nodes_line/2,
          ping/2,
          call/3,
+         quiet_call/3,
          echo_stream/3,
          mixed_term/0,
          mixed_echo/2,
@@ -140,6 +141,8 @@ call(ServerRef, Request, TimeoutMs) ->
     end,
     Result.
 
+%% @doc gen_server:call as a value: {ok, Reply} or {error, Reason}, never an exit.
+-spec quiet_call(term(), term(), timeout()) -> {ok, term()} | {error, term()}.
 quiet_call(ServerRef, Request, TimeoutMs) ->
     try gen_server:call(ServerRef, Request, TimeoutMs) of
         Reply -> {ok, Reply}

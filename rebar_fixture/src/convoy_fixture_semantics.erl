@@ -332,7 +332,7 @@ sim_round(Node, At, PeriodMs, K, Server) ->
     Connected = net_kernel:connect_node(Node),
     sleep_until(At + PeriodMs * 2 div 5),
     Listed = length([N || N <- nodes(hidden), N =:= Node]),
-    Reply = case quiet_call({Server, Node}, ping, PeriodMs div 5) of
+    Reply = case convoy_fixture:quiet_call({Server, Node}, ping, PeriodMs div 5) of
                 {ok, R} -> R;
                 {error, E} -> {error, E}
             end,
@@ -357,14 +357,6 @@ drain_nodedowns(Node, N) ->
     receive
         {nodedown, Node, _} -> drain_nodedowns(Node, N + 1)
     after 0 -> N
-    end.
-
-quiet_call(ServerRef, Request, TimeoutMs) ->
-    try gen_server:call(ServerRef, Request, TimeoutMs) of
-        Reply -> {ok, Reply}
-    catch
-        exit:{Reason, {gen_server, call, _}} -> {error, Reason};
-        Class:Reason -> {error, {Class, Reason}}
     end.
 
 sleep_until(WallMs) ->

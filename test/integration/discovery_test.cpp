@@ -30,15 +30,6 @@ bool wait_link_up(const CNode& c, const std::string& node, std::chrono::millisec
   return c.process.wait_output("link up: " + node, limit);
 }
 
-std::size_t count(const std::string& haystack, const std::string& needle) {
-  std::size_t n = 0;
-  for (auto at = haystack.find(needle); at != std::string::npos;
-       at = haystack.find(needle, at + 1)) {
-    ++n;
-  }
-  return n;
-}
-
 TEST(Discovery, CNodeJoinsEveryPeerFromSrvRecordsAndLaterAdditions) {
   KnotServer knot(KnotServer::zone_header());
   std::vector<BeamNode> peers;
@@ -105,7 +96,7 @@ TEST(Discovery, DnsOutageKeepsLinksAndPollingResumes) {
       << c.process.output();
   std::this_thread::sleep_for(3s);  // a dozen polls into the outage
   const auto during = c.process.output();
-  EXPECT_EQ(count(during, "DNS lookup of svc.service.consul failed"), 1u) << during;
+  EXPECT_EQ(count_of(during, "DNS lookup of svc.service.consul failed"), 1u) << during;
   EXPECT_EQ(during.find("link down"), std::string::npos) << during;
 
   // Back up, with a new member: polling resumes and finds it.

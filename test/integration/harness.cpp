@@ -283,4 +283,43 @@ std::unique_ptr<Node> start_node(const std::string& sname, std::chrono::seconds 
   return std::move(*node);
 }
 
+bool pump(Node& node, const std::function<bool()>& done, std::chrono::milliseconds limit) {
+  std::uint64_t id = 0;
+  std::function<void(Node&)> tick = [&](Node& n) { id = n.after(20ms, tick); };
+  id = node.after(20ms, tick);
+  const bool ok = node.run_until(done, limit);
+  node.cancel_timer(id);
+  return ok;
+}
+
+namespace {
+template <class Target>
+Result<Term> call_until_done(Node& node, const Target& to, const Term& req,
+                             std::chrono::milliseconds timeout) {
+  std::optional<Result<Term>> result;
+  node.call(to, req, timeout, [&](Result<Term> r) { result = std::move(r); });
+  // call() answers by its own timeout at the latest; the margin only guards the test.
+  pump(
+      node, [&] { return result.has_value(); }, timeout + 5s);
+  if (!result) return make_error(Errc::timeout, "the test gave up waiting for call()'s callback");
+  return *result;
+}
+}  // namespace
+
+Result<Term> call_and_wait(Node& node, const RegName& to, const Term& req,
+                           std::chrono::milliseconds timeout) {
+  return call_until_done(node, to, req, timeout);
+}
+
+Result<Term> call_and_wait(Node& node, const Pid& to, const Term& req,
+                           std::chrono::milliseconds timeout) {
+  return call_until_done(node, to, req, timeout);
+}
+
+std::size_t count_of(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
 }  // namespace convoy::test

@@ -4,6 +4,7 @@
 // process group they lead) when they go out of scope.
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -91,6 +92,17 @@ inline const std::string kCookie = "convoy-test-cookie";
 std::unique_ptr<Node> start_node(const std::string& sname = "lib",
                                  std::chrono::seconds ticktime = std::chrono::seconds(60),
                                  const std::string& cookie = kCookie);
+
+// Node::run_until, with the loop woken every 20 ms so conditions outside the node (a child
+// process exiting, a log line) are seen promptly.
+bool pump(Node& node, const std::function<bool()>& done, std::chrono::milliseconds limit);
+// node.call() driven to completion on this thread: the reply or call()'s error.
+Result<Term> call_and_wait(Node& node, const RegName& to, const Term& req,
+                           std::chrono::milliseconds timeout);
+Result<Term> call_and_wait(Node& node, const Pid& to, const Term& req,
+                           std::chrono::milliseconds timeout);
+// How many times `what` occurs in `text`.
+std::size_t count_of(const std::string& text, const std::string& what);
 
 // A node name as an Erlang atom literal ('a-1@h') and as an Elixir one (:"a-1@h").
 inline std::string erl_atom(const std::string& node) { return "'" + node + "'"; }

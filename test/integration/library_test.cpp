@@ -14,16 +14,6 @@ namespace {
 
 using Kind = BeamNode::Kind;
 
-// Runs the loop until `result` holds a value.
-Result<Term> call_and_wait(Node& node, const RegName& to, const Term& req,
-                           std::chrono::milliseconds timeout) {
-  std::optional<Result<Term>> result;
-  node.call(to, req, timeout, [&](Result<Term> r) { result = std::move(r); });
-  node.run_until([&] { return result.has_value(); }, timeout + 5s);
-  if (!result) return make_error(Errc::timeout, "test gave up");
-  return *result;
-}
-
 TEST(Library, ConnectsOutToErlangAndElixirAndCallsTheirGenServers) {
   auto node = start_node();
   for (Kind kind : {Kind::erlang, Kind::elixir}) {

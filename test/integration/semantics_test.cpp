@@ -81,12 +81,6 @@ Client start_client(Kind kind, const std::string& expr, const std::vector<std::s
   return Client{name, port, Process(beam_argv(kind, name, expr, extra))};
 }
 
-std::size_t count_of(const std::string& text, const std::string& what) {
-  std::size_t n = 0;
-  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
-  return n;
-}
-
 bool contains(const std::string& text, const std::string& what) {
   return text.find(what) != std::string::npos;
 }
@@ -113,38 +107,9 @@ double seconds_since(Clock::time_point t0) {
 
 // --- in-process node ---------------------------------------------------------------------
 
-// Node::run_until, with the loop woken every 20 ms so conditions outside the node (a child
-// process exiting, a log line) are seen promptly.
-bool pump(Node& node, const std::function<bool()>& done, milliseconds limit) {
-  std::uint64_t id = 0;
-  std::function<void(Node&)> tick = [&](Node& n) { id = n.after(20ms, tick); };
-  id = node.after(20ms, tick);
-  const bool ok = node.run_until(done, limit);
-  node.cancel_timer(id);
-  return ok;
-}
-
 void pump_for(Node& node, milliseconds span) {
   pump(
       node, [] { return false; }, span);
-}
-
-Result<Term> call_and_wait(Node& node, const RegName& to, const Term& req, milliseconds timeout) {
-  std::optional<Result<Term>> result;
-  node.call(to, req, timeout, [&](Result<Term> r) { result = std::move(r); });
-  pump(
-      node, [&] { return result.has_value(); }, timeout + 10s);
-  if (!result) return make_error(Errc::timeout, "the test gave up waiting for call()'s callback");
-  return *result;
-}
-
-Result<Term> call_and_wait(Node& node, const Pid& to, const Term& req, milliseconds timeout) {
-  std::optional<Result<Term>> result;
-  node.call(to, req, timeout, [&](Result<Term> r) { result = std::move(r); });
-  pump(
-      node, [&] { return result.has_value(); }, timeout + 10s);
-  if (!result) return make_error(Errc::timeout, "the test gave up waiting for call()'s callback");
-  return *result;
 }
 
 std::string describe(const Result<Term>& r) {
