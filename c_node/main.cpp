@@ -8,7 +8,7 @@
 #include <cstdio>
 #include <functional>
 
-#include "convoy/config.hpp"
+#include "config.hpp"
 #include "convoy/discovery.hpp"
 #include "convoy/node.hpp"
 #include "convoy/services.hpp"

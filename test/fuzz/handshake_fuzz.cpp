@@ -5,8 +5,8 @@
 #include <span>
 #include <vector>
 
-#include "dist_flags.hpp"
-#include "handshake.hpp"
+#include "dist/dist_flags.hpp"
+#include "dist/handshake.hpp"
 
 namespace {
 void drive(convoy::dist::Handshake h, std::span<const std::uint8_t> data) {

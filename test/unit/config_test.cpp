@@ -1,4 +1,4 @@
-#include "convoy/config.hpp"
+#include "config.hpp"
 
 #include <gtest/gtest.h>
 

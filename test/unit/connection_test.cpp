@@ -1,15 +1,15 @@
 // Connection against a scripted peer through GoogleMock fakes of the Socket and Clock
 // seams: framing, ticks, timeouts, truncation and oversized input without a network.
-#include "connection.hpp"
+#include "dist/connection.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <deque>
 
-#include "byte_order.hpp"
-#include "digest.hpp"
-#include "dist_flags.hpp"
+#include "dist/byte_order.hpp"
+#include "dist/digest.hpp"
+#include "dist/dist_flags.hpp"
 
 namespace convoy::dist {
 namespace {

@@ -1,11 +1,11 @@
 // The handshake state machine against scripted peers: no sockets, no clock.
-#include "handshake.hpp"
+#include "dist/handshake.hpp"
 
 #include <gtest/gtest.h>
 
-#include "byte_order.hpp"
-#include "digest.hpp"
-#include "dist_flags.hpp"
+#include "dist/byte_order.hpp"
+#include "dist/digest.hpp"
+#include "dist/dist_flags.hpp"
 
 namespace convoy::dist {
 namespace {

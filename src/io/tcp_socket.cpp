@@ -11,35 +11,16 @@
 #include <cstring>
 
 #include "convoy/socket.hpp"
+#include "io/fd.hpp"
 
 namespace convoy {
 namespace {
 
+using io::Fd;
+
 Error io_error(std::string_view what, int err) {
   return make_error(Errc::io_error, fmt::format("{}: {}", what, std::strerror(err)));
 }
-
-class Fd {
- public:
-  explicit Fd(int fd = -1) noexcept : fd_(fd) {}
-  Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  Fd& operator=(Fd&& o) noexcept {
-    if (this != &o) {
-      reset();
-      fd_ = std::exchange(o.fd_, -1);
-    }
-    return *this;
-  }
-  ~Fd() { reset(); }
-  int get() const noexcept { return fd_; }
-  void reset() noexcept {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_;
-};
 
 void tune(int fd) {
   int one = 1;

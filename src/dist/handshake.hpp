@@ -29,8 +29,9 @@ class Handshake {
  public:
   enum class State { in_progress, done, failed };
   using Random = std::function<std::uint32_t()>;
-  // Acceptor side: decides the status sent back for a peer name: "ok", "nok",
-  // "not_allowed" or "alive" (we already have a link to that name).
+  // Acceptor side: decides the status sent back for a peer name: "ok", "ok_simultaneous",
+  // "nok", "not_allowed" or "alive" (we already have a link to that name; the handshake
+  // then waits for the peer's "true" and goes on to the challenge).
   using Admit = std::function<std::string(const std::string& peer_name)>;
 
   // Largest handshake message we accept: the biggest legal 'N' message (a 255-character
@@ -66,6 +67,7 @@ class Handshake {
     recv_challenge_ack,
     // acceptor
     recv_name,
+    recv_alive_reply,  // after answering `alive`: the peer's "true" or "false"
     recv_challenge_reply,
     finished
   };
@@ -76,6 +78,8 @@ class Handshake {
   void recv_challenge(std::span<const std::uint8_t> msg, std::vector<std::uint8_t>& out);
   void recv_challenge_ack(std::span<const std::uint8_t> msg);
   void recv_name(std::span<const std::uint8_t> msg, std::vector<std::uint8_t>& out);
+  void recv_alive_reply(std::span<const std::uint8_t> msg, std::vector<std::uint8_t>& out);
+  void send_challenge(std::vector<std::uint8_t>& out);
   void recv_challenge_reply(std::span<const std::uint8_t> msg, std::vector<std::uint8_t>& out);
   bool check_peer_flags(std::uint64_t flags);
   void fail(Errc code, std::string message);

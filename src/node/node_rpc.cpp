@@ -3,7 +3,7 @@
 // 'DOWN' of the spawned process: {Ref, return, Value} or {Ref, Class, Reason[, Stack]}
 // (kernel/src/erpc.erl). rpc:cast is a spawn of erpc:execute_cast(M, F, A). The registered
 // `rex` gen_server serves the older {call, M, F, A, GroupLeader} path.
-#include "node_impl.hpp"
+#include "node/node_impl.hpp"
 
 namespace convoy {
 
@@ -32,7 +32,7 @@ Term Node::Impl::run_function(const Term& module, const Term& function, const Te
   }
 }
 
-void Node::Impl::spawn_request(Connection& c, const Term& control,
+void Node::Impl::spawn_request(const std::string& peer, const Term& control,
                                const std::optional<Term>& args) {
   // {29, ReqId, From, GroupLeader, {M, F, A}, Opts}; the argument list is the payload.
   const Term* req_id = control.element(1);
@@ -40,14 +40,13 @@ void Node::Impl::spawn_request(Connection& c, const Term& control,
   const Term* mfa = control.element(4);
   const Term* opts = control.element(5);
   if (!req_id || !from_t || !from_t->is_pid() || !mfa || !mfa->is_tuple(3) || !opts || !args) {
-    spdlog::warn("dropping a malformed spawn request from {}: {}", c.peer_name(),
-                 control.to_string());
+    spdlog::warn("dropping a malformed spawn request from {}: {}", peer, control.to_string());
     return;
   }
   const Pid from = *from_t->as_pid();
   auto reply = [&](std::int64_t flags, const Term& result) {
-    send_control(c, Term::tuple({Term::integer(dist::op::kSpawnReply), *req_id, *from_t,
-                                 Term::integer(flags), result}));
+    reply_control(peer, Term::tuple({Term::integer(dist::op::kSpawnReply), *req_id, *from_t,
+                                     Term::integer(flags), result}));
   };
   const bool execute_call = mfa->element(0)->is_atom("erpc") &&
                             mfa->element(1)->is_atom("execute_call") &&
@@ -59,7 +58,7 @@ void Node::Impl::spawn_request(Connection& c, const Term& control,
   if (!(execute_call && argv.size() == 4) && !(execute_cast && argv.size() == 3)) {
     // Arbitrary Erlang code cannot run here.
     spdlog::info("refusing spawn of {} from {}: only rpc/erpc calls are served", mfa->to_string(),
-                 c.peer_name());
+                 peer);
     return reply(0, atom("notsup"));
   }
   bool link = false, monitor = false;

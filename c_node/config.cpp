@@ -1,4 +1,4 @@
-#include "convoy/config.hpp"
+#include "config.hpp"
 
 #include <fmt/format.h>
 #include <toml++/toml.h>

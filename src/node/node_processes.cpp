@@ -1,6 +1,6 @@
 // Node: local processes and the signals between them and remote ones — links, monitors and
 // exit signals, with Erlang's semantics.
-#include "node_impl.hpp"
+#include "node/node_impl.hpp"
 
 namespace convoy {
 namespace {
@@ -160,28 +160,28 @@ void Node::Impl::node_lost(const std::string& node) {
   }
 }
 
-void Node::Impl::remote_monitor(Connection& c, const Pid& from, const Term& target,
+void Node::Impl::remote_monitor(const std::string& peer, const Pid& from, const Term& target,
                                 const Ref& ref) {
   if (auto p = resolve(target)) {
     p->monitored_by.emplace(ref, Watch{from, target});
     return;
   }
-  send_control(c, Term::tuple({Term::integer(dist::op::kMonitorPExit), target, Term::pid(from),
-                               Term::ref(ref), atom("noproc")}));
+  reply_control(peer, Term::tuple({Term::integer(dist::op::kMonitorPExit), target, Term::pid(from),
+                                   Term::ref(ref), atom("noproc")}));
 }
 
 void Node::Impl::remote_demonitor(const Term& target, const Ref& ref) {
   if (auto p = resolve(target)) p->monitored_by.erase(ref);
 }
 
-void Node::Impl::remote_link(Connection& c, const Pid& from, const Pid& to) {
+void Node::Impl::remote_link(const std::string& peer, const Pid& from, const Pid& to) {
   if (auto p = find_process(to)) {
     p->links.insert(from);
     return;
   }
   // Linking to a process that does not exist: the linker learns at once, as on BEAM.
-  send_control(c, Term::tuple({Term::integer(dist::op::kExit), Term::pid(to), Term::pid(from),
-                               atom("noproc")}));
+  reply_control(peer, Term::tuple({Term::integer(dist::op::kExit), Term::pid(to), Term::pid(from),
+                                   atom("noproc")}));
 }
 
 // --- Node API -----------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 // Node: the event loop, links to other nodes, and the public API's entry points.
 #include "convoy/node.hpp"
 
-#include "node_impl.hpp"
+#include "node/node_impl.hpp"
 
 namespace convoy {
 namespace {
@@ -37,13 +37,12 @@ Result<std::unique_ptr<Node>> Node::start(NodeOptions options) {
                                                   options.name.port(), options.name.str(),
                                                   listener.error().message));
   }
-  OwnedFd wake(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
-  if (wake.get() < 0) {
-    return make_error(Errc::io_error, fmt::format("eventfd: {}", std::strerror(errno)));
-  }
+  static const SteadyClock steady;
+  auto loop = node::EventLoop::create(options.clock ? *options.clock : steady);
+  if (!loop) return loop.error();
   std::unique_ptr<Node> node(new Node(nullptr));
   node->impl_ = std::make_unique<Impl>(*node, std::move(options), std::move(*identity), creation,
-                                       std::move(*listener), std::move(wake));
+                                       std::move(*listener), std::move(*loop));
   // net_kernel answers is_auth, which is all net_adm:ping needs.
   auto net_kernel = node->register_process(
       "net_kernel",
@@ -67,53 +66,34 @@ const NodeName& Node::name() const noexcept { return impl_->options.name; }
 std::uint32_t Node::creation() const noexcept { return impl_->creation; }
 
 void Node::run() {
-  while (!impl_->stop_requested.load()) impl_->step();
-  impl_->shutdown_links();
-  impl_->stop_requested = false;
+  while (!impl_->loop->stop_requested()) impl_->step();
+  impl_->links.shutdown();
+  impl_->loop->clear_stop();
 }
 
 bool Node::run_until(const std::function<bool()>& done, std::chrono::milliseconds limit) {
   const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!done() && !impl_->stop_requested.load() && std::chrono::steady_clock::now() < deadline) {
-    impl_->step(impl_->clock.now() + (deadline - std::chrono::steady_clock::now()));
+  while (!done() && !impl_->loop->stop_requested() && std::chrono::steady_clock::now() < deadline) {
+    impl_->step(impl_->loop->clock().now() + (deadline - std::chrono::steady_clock::now()));
   }
   return done();
 }
 
-void Node::stop() noexcept {
-  impl_->stop_requested = true;
-  const std::uint64_t one = 1;
-  [[maybe_unused]] auto r = ::write(impl_->wake.get(), &one, sizeof one);
-}
+void Node::stop() noexcept { impl_->loop->request_stop(); }
 
 void Node::post(std::function<void(Node&)> task) {
-  {
-    std::lock_guard lock(impl_->posted_mutex);
-    impl_->posted.push_back(std::move(task));
-  }
-  const std::uint64_t one = 1;
-  [[maybe_unused]] auto r = ::write(impl_->wake.get(), &one, sizeof one);
+  impl_->loop->post([this, task = std::move(task)] { task(*this); });
 }
 
 Status Node::stop_on_signals(std::initializer_list<int> signals) {
-  sigset_t set;
-  sigemptyset(&set);
-  for (int s : signals) sigaddset(&set, s);
-  if (::pthread_sigmask(SIG_BLOCK, &set, nullptr) != 0) {
-    return make_error(Errc::io_error, "cannot block signals");
-  }
-  OwnedFd fd(::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC));
-  if (fd.get() < 0) {
-    return make_error(Errc::io_error, fmt::format("signalfd: {}", std::strerror(errno)));
-  }
-  impl_->signals = std::move(fd);
-  return {};
+  return impl_->loop->stop_on_signals(signals);
 }
 
 std::uint64_t Node::after(std::chrono::milliseconds delay, std::function<void(Node&)> task) {
-  return impl_->timers.add(impl_->clock.now() + delay, std::move(task));
+  return impl_->loop->after(impl_->loop->clock().now() + delay,
+                            [this, task = std::move(task)] { task(*this); });
 }
-void Node::cancel_timer(std::uint64_t id) { impl_->timers.cancel(id); }
+void Node::cancel_timer(std::uint64_t id) { impl_->loop->cancel(id); }
 
 Status Node::send(const Pid& to, const Term& message) {
   if (to.node == name().str()) {
@@ -227,41 +207,16 @@ Status Node::cast(const RegName& to, const Term& request) {
 }
 
 void Node::connect(const NodeName& peer, std::function<void(Status)> done) {
-  if (peer == name()) {
-    if (done) done(Status());
-    return;
-  }
-  if (auto it = impl_->by_name.find(peer.str()); it != impl_->by_name.end()) {
-    if (it->second->conn->is_up()) {
-      if (done) done(Status());
-      return;
-    }
-    if (done) impl_->connect_waiters[peer.str()].push_back(std::move(done));
-    return;
-  }
-  if (done) impl_->connect_waiters[peer.str()].push_back(std::move(done));
-  impl_->dial(peer);
+  impl_->links.connect(peer, std::move(done));
 }
 
-void Node::disconnect(std::string_view node) {
-  if (auto it = impl_->by_name.find(std::string(node)); it != impl_->by_name.end()) {
-    it->second->conn->close(make_error(Errc::closed, "disconnected locally"));
-  }
-}
+void Node::disconnect(std::string_view node) { impl_->links.disconnect(std::string(node)); }
 
 bool Node::is_connected(std::string_view node) const {
-  const auto it = impl_->by_name.find(std::string(node));
-  return it != impl_->by_name.end() && it->second->conn->is_up();
+  return impl_->links.is_connected(std::string(node));
 }
 
-std::vector<std::string> Node::connected_nodes() const {
-  std::vector<std::string> out;
-  for (const auto& [peer, link] : impl_->by_name) {
-    if (link->conn->is_up()) out.push_back(peer);
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
+std::vector<std::string> Node::connected_nodes() const { return impl_->links.connected(); }
 
 void Node::watch_nodes(std::function<void(const std::string& node, bool up)> watcher) {
   impl_->watchers.push_back(std::move(watcher));

@@ -1,12 +1,12 @@
-#include "handshake.hpp"
+#include "dist/handshake.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 
-#include "byte_order.hpp"
-#include "digest.hpp"
-#include "dist_flags.hpp"
+#include "dist/byte_order.hpp"
+#include "dist/digest.hpp"
+#include "dist/dist_flags.hpp"
 
 namespace convoy::dist {
 namespace {
@@ -99,6 +99,8 @@ void Handshake::on_message(std::span<const std::uint8_t> msg, std::vector<std::u
       return recv_challenge_ack(msg);
     case Step::recv_name:
       return recv_name(msg, out);
+    case Step::recv_alive_reply:
+      return recv_alive_reply(msg, out);
     case Step::recv_challenge_reply:
       return recv_challenge_reply(msg, out);
     case Step::send_name:
@@ -207,10 +209,31 @@ void Handshake::recv_name(std::span<const std::uint8_t> msg, std::vector<std::ui
   peer_.creation = creation;
   const std::string status = admit_ ? admit_(peer_.name) : "ok";
   put_status(out, status);
+  if (status == "alive") {
+    // We hold a link to that name already: the peer says whether it wants it replaced.
+    step_ = Step::recv_alive_reply;
+    return;
+  }
   if (status != "ok" && status != "ok_simultaneous") {
     return fail(Errc::handshake_failed,
                 fmt::format("refused connection from {}: {}", peer_.name, status));
   }
+  send_challenge(out);
+}
+
+void Handshake::recv_alive_reply(std::span<const std::uint8_t> msg,
+                                 std::vector<std::uint8_t>& out) {
+  const std::string reply(msg.begin(), msg.end());
+  if (reply == "strue") return send_challenge(out);
+  if (reply == "sfalse") {
+    return fail(Errc::handshake_failed,
+                fmt::format("{} keeps its existing link (answered alive with false)", peer_.name));
+  }
+  fail(Errc::handshake_failed,
+       fmt::format("malformed answer to alive from {}: '{}'", peer_.name, printable(msg)));
+}
+
+void Handshake::send_challenge(std::vector<std::uint8_t>& out) {
   our_challenge_ = random_();
   // challenge: <<$N, Flags:64, Challenge:32, Creation:32, NameLen:16, Name>>
   std::vector<std::uint8_t> body{'N'};

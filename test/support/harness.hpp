@@ -88,6 +88,8 @@ struct CNode {
 
 inline const std::string kCookie = "convoy-test-cookie";
 
+// Options for an in-process Node named "<sname>-<free port>@127.0.0.1", bound to loopback.
+NodeOptions loopback_options(const std::string& sname, const std::string& cookie = kCookie);
 // An in-process Node named "<sname>-<free port>@127.0.0.1" on loopback; throws on failure.
 std::unique_ptr<Node> start_node(const std::string& sname = "lib",
                                  std::chrono::seconds ticktime = std::chrono::seconds(60),

@@ -1,11 +1,11 @@
-#include "connection.hpp"
+#include "dist/connection.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cstring>
 
-#include "byte_order.hpp"
+#include "dist/byte_order.hpp"
 
 namespace convoy::dist {
 namespace {

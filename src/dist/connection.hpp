@@ -13,7 +13,7 @@
 
 #include "convoy/clock.hpp"
 #include "convoy/socket.hpp"
-#include "handshake.hpp"
+#include "dist/handshake.hpp"
 
 namespace convoy::dist {
 

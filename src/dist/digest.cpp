@@ -1,4 +1,4 @@
-#include "digest.hpp"
+#include "dist/digest.hpp"
 
 #include <openssl/evp.h>
 

@@ -270,13 +270,18 @@ CNode CNode::start(const std::string& cookie, std::vector<std::string> extra) {
   return node;
 }
 
-std::unique_ptr<Node> start_node(const std::string& sname, std::chrono::seconds ticktime,
-                                 const std::string& cookie) {
+NodeOptions loopback_options(const std::string& sname, const std::string& cookie) {
   const auto port = free_port();
   auto name = NodeName::parse(sname + "-" + std::to_string(port) + "@127.0.0.1");
   if (!name) throw std::runtime_error(name.error().message);
   NodeOptions opts{.name = *name, .cookie = cookie};
   opts.listen_address = "127.0.0.1";
+  return opts;
+}
+
+std::unique_ptr<Node> start_node(const std::string& sname, std::chrono::seconds ticktime,
+                                 const std::string& cookie) {
+  auto opts = loopback_options(sname, cookie);
   opts.net_ticktime = ticktime;
   auto node = Node::start(std::move(opts));
   if (!node) throw std::runtime_error(node.error().message);

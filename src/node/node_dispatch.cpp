@@ -1,5 +1,5 @@
 // Node: what each incoming distribution control message does.
-#include "node_impl.hpp"
+#include "node/node_impl.hpp"
 
 namespace convoy {
 namespace {
@@ -15,12 +15,12 @@ const Ref* ref_at(const Term& t, std::size_t i) {
 
 }  // namespace
 
-void Node::Impl::dispatch(Connection& c, const Term& control, const std::optional<Term>& payload) {
+void Node::Impl::dispatch(const std::string& peer, const Term& control,
+                          const std::optional<Term>& payload) {
   const std::int64_t* op =
       control.is_tuple() && control.element(0) ? control.element(0)->as_integer() : nullptr;
   if (!op) {
-    spdlog::warn("dropping a malformed control message from {}: {}", c.peer_name(),
-                 control.to_string());
+    spdlog::warn("dropping a malformed control message from {}: {}", peer, control.to_string());
     return;
   }
   const auto arity = control.elements().size();
@@ -37,22 +37,22 @@ void Node::Impl::dispatch(Connection& c, const Term& control, const std::optiona
         if (auto it = names.find(to->as_atom()->name); it != names.end()) {
           deliver(it->second, *payload);
         } else {
-          spdlog::debug("{} sent to unregistered name {}", c.peer_name(), to->to_string());
+          spdlog::debug("{} sent to unregistered name {}", peer, to->to_string());
         }
         return;
       }
       break;
     case dist::op::kLink:  // {1, FromPid, ToPid}
       if (const Pid* from = pid_at(control, 1), *to = pid_at(control, 2); from && to) {
-        return remote_link(c, *from, *to);
+        return remote_link(peer, *from, *to);
       }
       break;
     case dist::op::kUnlinkId:  // {35, Id, FromPid, ToPid} -> ack {36, Id, ToPid, FromPid}
       if (const Pid* from = pid_at(control, 2), *to = pid_at(control, 3);
           arity == 4 && from && to) {
         if (auto p = find_process(*to)) p->links.erase(*from);
-        send_control(c, Term::tuple({Term::integer(dist::op::kUnlinkIdAck), *control.element(1),
-                                     *control.element(3), *control.element(2)}));
+        reply_control(peer, Term::tuple({Term::integer(dist::op::kUnlinkIdAck), *control.element(1),
+                                         *control.element(3), *control.element(2)}));
         return;
       }
       break;
@@ -79,7 +79,7 @@ void Node::Impl::dispatch(Connection& c, const Term& control, const std::optiona
     }
     case dist::op::kMonitorP:  // {19, FromPid, ToProc, Ref}
       if (const Pid* from = pid_at(control, 1); from && arity == 4 && ref_at(control, 3)) {
-        return remote_monitor(c, *from, *control.element(2), *ref_at(control, 3));
+        return remote_monitor(peer, *from, *control.element(2), *ref_at(control, 3));
       }
       break;
     case dist::op::kDemonitorP:  // {20, FromPid, ToProc, Ref}
@@ -101,13 +101,13 @@ void Node::Impl::dispatch(Connection& c, const Term& control, const std::optiona
     }
     case dist::op::kSpawnRequest:    // {29, ReqId, From, GroupLeader, {M, F, A}, Opts}
     case dist::op::kSpawnRequestTT:  // ... plus Token
-      return spawn_request(c, control, payload);
+      return spawn_request(peer, control, payload);
     case dist::op::kGroupLeader:
       return;  // our processes do no I/O through a group leader
     default:
       break;
   }
-  spdlog::warn("dropping unsupported or malformed control message from {}: {}", c.peer_name(),
+  spdlog::warn("dropping unsupported or malformed control message from {}: {}", peer,
                control.to_string());
 }
 

@@ -1,0 +1,347 @@
+#include "node/link_table.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace convoy::node {
+
+using dist::Connection;
+using dist::Handshake;
+
+// One connection and what the table knows about it. It is its connection's event sink, so
+// every event arrives with its link in hand.
+struct LinkTable::Link final : dist::ConnectionEvents {
+  LinkTable& table;
+  std::unique_ptr<Connection> conn;
+  bool initiator;
+  bool admitted_alive = false;  // inbound, answered `alive`: may replace the up link
+  bool was_up = false;
+  // Closed by the table for a reason that is not the peer's loss: a dial that lost a
+  // simultaneous connect, a duplicate, or an up link the peer replaced.
+  enum class Retired { no, superseded, duplicate, replaced } retired = Retired::no;
+
+  Link(LinkTable& t, bool init) : table(t), initiator(init) {}
+  const std::string& peer() const { return conn->peer_name(); }
+
+  void on_up(Connection&) override { table.link_up(*this); }
+  void on_frame(Connection&, std::span<const std::uint8_t> frame) override {
+    table.events_.on_frame(peer(), frame);
+  }
+  void on_down(Connection&, const Error& why) override { table.link_down(*this, why); }
+};
+
+LinkTable::LinkTable(LinkTableOptions options, EventLoop& loop, Listener& listener,
+                     Connector connector, LinkEvents& events)
+    : options_(std::move(options)),
+      loop_(loop),
+      listener_(listener),
+      connector_(std::move(connector)),
+      events_(events) {}
+
+LinkTable::~LinkTable() = default;
+
+std::vector<LinkTable::Link*> LinkTable::snapshot() const {
+  std::vector<Link*> out;
+  out.reserve(links_.size());
+  for (const auto& l : links_) out.push_back(l.get());
+  return out;
+}
+
+LinkTable::Link& LinkTable::add_link(std::unique_ptr<Socket> socket, bool initiator,
+                                     const std::string& peer) {
+  auto link = std::make_unique<Link>(*this, initiator);
+  Link* raw = link.get();
+  auto hs = initiator ? Handshake::initiator(options_.handshake, peer, options_.random)
+                      : Handshake::acceptor(
+                            options_.handshake, options_.random,
+                            [this, raw](const std::string& name) { return admit(*raw, name); });
+  // Constructing the connection may already run the handshake's first step; the link is in
+  // the table before any event can reach it.
+  links_.push_back(std::move(link));
+  raw->conn = std::make_unique<Connection>(std::move(socket), std::move(hs), initiator,
+                                           loop_.clock(), options_.timeouts, *raw);
+  return *raw;
+}
+
+// --- admission (acceptor side, before the cookie is proven) --------------------------------
+
+std::string LinkTable::admit(Link& link, const std::string& name) {
+  if (stopping_) return "not_allowed";
+  if (name == options_.handshake.local_name) return "not_allowed";
+  Peer& p = peers_[name];
+  if (p.up) {
+    // The peer may have restarted without our noticing; its new connection replaces the
+    // old link once it proves the cookie, never before.
+    link.admitted_alive = true;
+    p.inbound.push_back(&link);
+    return "alive";
+  }
+  if (p.dial) {
+    // Both sides are dialling: the greater name keeps its own dial.
+    if (options_.handshake.local_name > name) return "nok";
+    p.inbound.push_back(&link);
+    return "ok_simultaneous";
+  }
+  p.inbound.push_back(&link);
+  return "ok";
+}
+
+// --- links coming up and going down -----------------------------------------------------------
+
+void LinkTable::link_up(Link& link) {
+  const std::string name = link.peer();
+  Peer& p = peers_[name];
+  std::erase(p.inbound, &link);
+  if (p.dial == &link) p.dial = nullptr;
+  Link* old = nullptr;
+  if (p.up) {
+    if (!link.admitted_alive) {
+      link.retired = Link::Retired::duplicate;
+      link.conn->close(make_error(Errc::closed, "duplicate link"));
+      return;
+    }
+    old = p.up;
+  }
+  if (p.dial) {
+    Link* d = std::exchange(p.dial, nullptr);
+    d->retired = Link::Retired::superseded;
+    d->conn->close(make_error(Errc::closed, "simultaneous connect: the peer's link won"));
+  }
+  if (p.await_timer) loop_.cancel(std::exchange(p.await_timer, 0));
+  link.was_up = true;
+  p.up = &link;
+  if (old) {
+    spdlog::info("{} reconnected and proved the cookie; replacing the old link", name);
+    old->retired = Link::Retired::replaced;
+    old->conn->close(make_error(Errc::closed, "replaced by a new link from the peer"));
+  }
+  spdlog::info("link up: {} ({}, {})", name, link.initiator ? "outbound" : "inbound",
+               link.conn->peer_address());
+  if (!p.queue.empty()) {
+    auto queue = std::move(p.queue);
+    p.queue.clear();
+    for (auto& body : queue) link.conn->send_frame(body);
+  }
+  if (!p.waiters.empty()) {
+    auto waiters = std::move(p.waiters);
+    p.waiters.clear();
+    for (auto& w : waiters) w(Status());
+  }
+  events_.on_link_up(name);
+}
+
+void LinkTable::link_down(Link& link, const Error& why) {
+  const std::string name = link.peer();
+  const auto it = name.empty() ? peers_.end() : peers_.find(name);
+  if (it == peers_.end()) {
+    // A connection that never named itself, or that admission refused.
+    if (link.initiator || !link.was_up) {
+      spdlog::warn("inbound connection from {} failed: {}",
+                   name.empty() ? link.conn->peer_address() : name, why.message);
+    }
+    return;
+  }
+  Peer& p = it->second;
+  if (p.up == &link || link.retired == Link::Retired::replaced) {
+    if (p.up == &link) p.up = nullptr;
+    spdlog::warn("link down: {}: {}", name, why.message);
+    events_.on_link_down(name);
+    return;
+  }
+  if (link.retired != Link::Retired::no) {
+    spdlog::debug("connection to {} closed: {}", name, why.message);
+    return;
+  }
+  if (p.dial == &link) {
+    p.dial = nullptr;
+    if (link.conn->handshake().lost_simultaneous()) {
+      // The peer's own link takes over; what waits for the peer waits for it, unless it has
+      // not come up within the setup timeout.
+      spdlog::debug("simultaneous connect with {}: waiting for its link", name);
+      if (p.inbound.empty() && p.await_timer == 0) {
+        p.await_timer = loop_.after(loop_.clock().now() + options_.timeouts.connect_and_handshake,
+                                    [this, name, why] {
+                                      Peer& q = peers_[name];
+                                      q.await_timer = 0;
+                                      if (!q.up && !q.dial && q.inbound.empty()) fail(name, q, why);
+                                    });
+      }
+      return;
+    }
+    spdlog::warn("cannot connect to {}: {}", name, why.message);
+    fail(name, p, why);
+    return;
+  }
+  // An admitted inbound handshake that failed.
+  std::erase(p.inbound, &link);
+  if (why.code == make_error_code(Errc::bad_cookie) || !link.initiator) {
+    spdlog::warn("inbound connection from {} failed: {}", name, why.message);
+  }
+  if (!p.up && !p.dial && p.inbound.empty() && (!p.waiters.empty() || !p.queue.empty())) {
+    // It was the peer's pending link for what waits here: dial the peer ourselves. (An
+    // await timer is overtaken: the link it waited for has just failed.)
+    if (p.await_timer) loop_.cancel(std::exchange(p.await_timer, 0));
+    dial(name, p);
+  }
+}
+
+void LinkTable::fail(const std::string& name, Peer& p, const Error& why) {
+  events_.on_unreachable(name);  // monitors and links that waited for this link fire
+  if (!p.queue.empty()) {
+    spdlog::warn("dropping {} message(s) queued for {}: {}", p.queue.size(), name, why.message);
+    p.queue.clear();
+  }
+  if (!p.waiters.empty()) {
+    auto waiters = std::move(p.waiters);
+    p.waiters.clear();
+    for (auto& w : waiters) w(Status(why));
+  }
+}
+
+void LinkTable::dial(const std::string& name, Peer& p) {
+  auto peer = NodeName::parse(name);
+  if (!peer) return fail(name, p, peer.error());
+  if (stopping_) return fail(name, p, make_error(Errc::not_connected, "the node is stopping"));
+  auto sock = connector_(std::string(peer->host()), peer->port());
+  if (!sock) return fail(name, p, sock.error());
+  spdlog::debug("dialling {} at {}:{}", name, peer->host(), peer->port());
+  p.dial = &add_link(std::move(*sock), true, name);
+}
+
+// --- the API ---------------------------------------------------------------------------------
+
+void LinkTable::connect(const NodeName& peer, std::function<void(Status)> done) {
+  if (peer.str() == options_.handshake.local_name) {
+    if (done) done(Status());
+    return;
+  }
+  Peer& p = peers_[peer.str()];
+  if (p.up) {
+    if (done) done(Status());
+    return;
+  }
+  if (done) p.waiters.push_back(std::move(done));
+  if (!p.setting_up()) dial(peer.str(), p);
+}
+
+Status LinkTable::send(const std::string& node, std::span<const std::uint8_t> body) {
+  if (const auto it = peers_.find(node); it != peers_.end() && it->second.up) {
+    it->second.up->conn->send_frame(body);
+    return {};
+  }
+  auto peer = NodeName::parse(node);
+  if (!peer) return peer.error();
+  if (stopping_) return make_error(Errc::not_connected, "the node is stopping");
+  Peer& p = peers_[node];
+  if (p.queue.size() >= options_.max_pending_per_peer) {
+    return make_error(Errc::not_connected, fmt::format("{} messages already wait for a link to {}",
+                                                       p.queue.size(), node));
+  }
+  p.queue.emplace_back(body.begin(), body.end());
+  if (!p.setting_up()) dial(node, p);
+  return {};
+}
+
+void LinkTable::disconnect(const std::string& node) {
+  const auto it = peers_.find(node);
+  if (it == peers_.end()) return;
+  if (Link* l = it->second.up) l->conn->close(make_error(Errc::closed, "disconnected locally"));
+  if (Link* d = it->second.dial) d->conn->close(make_error(Errc::closed, "disconnected locally"));
+}
+
+bool LinkTable::is_connected(const std::string& node) const {
+  const auto it = peers_.find(node);
+  return it != peers_.end() && it->second.up != nullptr;
+}
+
+std::vector<std::string> LinkTable::connected() const {
+  std::vector<std::string> out;
+  for (const auto& [name, p] : peers_) {
+    if (p.up) out.push_back(name);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// --- the loop's hooks --------------------------------------------------------------------------
+
+void LinkTable::accept_pending() {
+  for (int i = 0; i < 64; ++i) {  // bounded so a connect storm cannot starve the links
+    auto r = listener_.accept();
+    if (!r) {
+      spdlog::warn("accept failed: {}", r.error().message);
+      return;
+    }
+    if (!*r) return;
+    spdlog::debug("accepted a connection from {}", (*r)->peer_address());
+    add_link(std::move(*r), false, "");
+  }
+}
+
+void LinkTable::add_fds(std::vector<pollfd>& fds) {
+  polled_.clear();
+  for (const auto& l : links_) {
+    if (l->conn->is_closed()) continue;
+    short events = POLLIN;
+    if (l->conn->wants_write()) events |= POLLOUT;
+    fds.push_back({l->conn->fd(), events, 0});
+    polled_.push_back(l.get());
+  }
+}
+
+void LinkTable::dispatch(std::span<const pollfd> fds) {
+  // polled_ is this turn's list; links added meanwhile wait for the next turn.
+  const auto polled = std::move(polled_);
+  polled_.clear();
+  for (std::size_t i = 0; i < polled.size() && i < fds.size(); ++i) {
+    const short re = fds[i].revents;
+    Connection& c = *polled[i]->conn;
+    if (re == 0 || c.is_closed()) continue;
+    if (re & (POLLOUT | POLLERR | POLLHUP)) {
+      if (c.state() == Connection::State::connecting) {
+        c.on_writable();
+        continue;
+      }
+      if (re & POLLOUT) c.on_writable();
+    }
+    if (re & (POLLIN | POLLERR | POLLHUP)) c.on_readable();
+  }
+}
+
+void LinkTable::on_timers() {
+  for (Link* l : snapshot()) l->conn->on_timer();
+}
+
+void LinkTable::flush_all() {
+  for (Link* l : snapshot()) {
+    Connection& c = *l->conn;
+    if (c.wants_write() && !c.is_closed() && c.state() != Connection::State::connecting) c.flush();
+  }
+}
+
+Clock::time_point LinkTable::next_deadline() const {
+  auto deadline = Clock::time_point::max();
+  for (const auto& l : links_) deadline = std::min(deadline, l->conn->next_deadline());
+  return deadline;
+}
+
+void LinkTable::reap() {
+  std::erase_if(links_, [](const auto& l) { return l->conn->is_closed(); });
+  std::erase_if(peers_, [](const auto& kv) { return kv.second.idle(); });
+}
+
+void LinkTable::shutdown() {
+  stopping_ = true;
+  for (Link* l : snapshot()) {
+    if (!l->conn->is_closed()) {
+      l->conn->flush();
+      l->conn->close(make_error(Errc::closed, "node stopping"));
+    }
+  }
+  reap();
+  stopping_ = false;
+}
+
+}  // namespace convoy::node

@@ -1,0 +1,127 @@
+#pragma once
+// LinkTable: the node's links to other nodes, one entry per peer name whichever side
+// started it, with OTP's admission rules (dist_util.erl / net_kernel.erl):
+//   - a peer already connected is answered `alive`; its new connection replaces the old
+//     link only once it has proven the cookie;
+//   - while we dial a peer, its own inbound handshake gets `nok` if our name is greater
+//     (it will accept our dial) and `ok_simultaneous` otherwise (its link will win);
+//   - an inbound handshake in progress is that peer's pending link: a connect or a send
+//     to the peer waits for it instead of dialling too.
+// Stricter than OTP: nothing — link, dial or waiter — is closed or superseded on behalf of
+// a connection that has not proven the cookie. Messages for a peer without a link wait in a
+// bounded queue while one is set up.
+//
+// Containers are never changed under a walk: links are walked through snapshots, and
+// closed links and idle entries are removed only by reap(), between turns.
+#include <poll.h>
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "convoy/clock.hpp"
+#include "convoy/node_name.hpp"
+#include "convoy/result.hpp"
+#include "convoy/socket.hpp"
+#include "dist/connection.hpp"
+#include "node/event_loop.hpp"
+
+namespace convoy::node {
+
+// What the rest of the node hears from the table.
+class LinkEvents {
+ public:
+  virtual ~LinkEvents() = default;
+  virtual void on_link_up(const std::string& peer) = 0;
+  // An up link went down (or was replaced by the peer's new one).
+  virtual void on_link_down(const std::string& peer) = 0;
+  // No link to `peer` came up for what waited for one: monitors and links across it fire.
+  virtual void on_unreachable(const std::string& peer) = 0;
+  // A data frame from an up link, as Connection::on_frame hands it over. Valid only during
+  // the call.
+  virtual void on_frame(const std::string& peer, std::span<const std::uint8_t> body) = 0;
+};
+
+using Connector =
+    std::function<Result<std::unique_ptr<Socket>>(const std::string& host, std::uint16_t port)>;
+
+struct LinkTableOptions {
+  dist::HandshakeParams handshake;
+  dist::ConnectionTimeouts timeouts;
+  dist::Handshake::Random random;
+  std::size_t max_pending_per_peer = 100000;
+};
+
+class LinkTable {
+ public:
+  LinkTable(LinkTableOptions options, EventLoop& loop, Listener& listener, Connector connector,
+            LinkEvents& events);
+  ~LinkTable();
+  LinkTable(const LinkTable&) = delete;
+  LinkTable& operator=(const LinkTable&) = delete;
+
+  // Dials `peer` unless a link to it is up or being set up; `done` (if any) gets the
+  // outcome once known.
+  void connect(const NodeName& peer, std::function<void(Status)> done);
+  // One data frame body (control message + optional payload, no pass-through byte) to
+  // `node`: onto its up link, or queued while a link is set up (dialling if needed).
+  Status send(const std::string& node, std::span<const std::uint8_t> body);
+  void disconnect(const std::string& node);
+  bool is_connected(const std::string& node) const;
+  std::vector<std::string> connected() const;  // sorted
+
+  // --- the loop's hooks ---------------------------------------------------------------
+  void accept_pending();
+  // Appends one pollfd per link; dispatch() takes the same vector span back.
+  void add_fds(std::vector<pollfd>& fds);
+  void dispatch(std::span<const pollfd> fds);
+  void on_timers();
+  void flush_all();
+  Clock::time_point next_deadline() const;
+  void reap();
+  // Closes every link (flushing what it can first); no dial starts meanwhile.
+  void shutdown();
+
+  struct Link;
+
+ private:
+  struct Peer {
+    Link* up = nullptr;
+    Link* dial = nullptr;
+    std::vector<Link*> inbound;  // admitted handshakes that have not proven the cookie yet
+    std::deque<std::vector<std::uint8_t>> queue;
+    std::vector<std::function<void(Status)>> waiters;
+    std::uint64_t await_timer = 0;  // our dial got `nok`: waiting for the peer's own link
+    bool idle() const {
+      return !up && !dial && inbound.empty() && queue.empty() && waiters.empty() &&
+             await_timer == 0;
+    }
+    bool setting_up() const { return dial || !inbound.empty() || await_timer != 0; }
+  };
+
+  friend struct Link;
+  std::string admit(Link& link, const std::string& peer);
+  void link_up(Link& link);
+  void link_down(Link& link, const Error& why);
+  void dial(const std::string& name, Peer& p);
+  void fail(const std::string& name, Peer& p, const Error& why);
+  Link& add_link(std::unique_ptr<Socket> socket, bool initiator, const std::string& peer);
+  std::vector<Link*> snapshot() const;
+
+  LinkTableOptions options_;
+  EventLoop& loop_;
+  Listener& listener_;
+  Connector connector_;
+  LinkEvents& events_;
+  std::vector<std::unique_ptr<Link>> links_;
+  std::unordered_map<std::string, Peer> peers_;
+  std::vector<Link*> polled_;  // the links add_fds() listed, in order
+  bool stopping_ = false;
+};
+
+}  // namespace convoy::node
