@@ -1,6 +1,7 @@
 #include "dist/connection.hpp"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cstring>
@@ -131,7 +132,13 @@ void Connection::cut_frames() {
     const std::span<const std::uint8_t> frame(in_.data() + in_begin_ + 4, len);
     in_begin_ += 4 + len;
     ++frames_in_;
-    events_.on_frame(*this, frame);
+    if (frame[0] != kPassThrough) {
+      // Only pass-through frames exist without an atom cache (which we do not advertise).
+      spdlog::warn("dropping a frame from {} without the pass-through byte (starts with {})",
+                   peer_name(), frame[0]);
+      continue;
+    }
+    events_.on_frame(*this, frame.subspan(1));
   }
 }
 

@@ -23,8 +23,9 @@ class ConnectionEvents {
  public:
   virtual ~ConnectionEvents() = default;
   virtual void on_up(Connection& c) = 0;
-  // A complete data frame (without its length prefix), starting with the 'p' pass-through
-  // byte. Valid only during the call.
+  // A complete data frame without its length prefix and pass-through byte: the control
+  // message term and the optional payload term. Valid only during the call. (Frames that
+  // lack the pass-through byte are dropped here, with a warning.)
   virtual void on_frame(Connection& c, std::span<const std::uint8_t> frame) = 0;
   // Called once, when the link goes down for any reason (handshake failure included).
   virtual void on_down(Connection& c, const Error& why) = 0;

@@ -136,7 +136,25 @@ TEST_F(ConnectionTest, HandshakeThenFramesAreCutFromOneRead) {
   }
   wire_.incoming.push_back(chunk);
   c->on_readable();
-  EXPECT_EQ(seen, (std::vector<Bytes>{{112, 1}, {112, 2, 3}, {112, 4}}));
+  // The pass-through byte belongs to the frame layer: bodies arrive without it.
+  EXPECT_EQ(seen, (std::vector<Bytes>{{1}, {2, 3}, {4}}));
+  EXPECT_TRUE(c->is_up());
+}
+
+TEST_F(ConnectionTest, AFrameWithoutThePassThroughByteIsDroppedAndTheLinkStays) {
+  auto c = accepted();
+  complete_handshake(*c);
+  std::vector<Bytes> seen;
+  EXPECT_CALL(events_, on_frame(_, _))
+      .WillRepeatedly(Invoke([&](Connection&, std::span<const std::uint8_t> f) {
+        seen.emplace_back(f.begin(), f.end());
+      }));
+  Bytes chunk = frame({131, 1, 2});
+  const Bytes good = frame({112, 5});
+  chunk.insert(chunk.end(), good.begin(), good.end());
+  wire_.incoming.push_back(chunk);
+  c->on_readable();
+  EXPECT_EQ(seen, (std::vector<Bytes>{{5}}));
   EXPECT_TRUE(c->is_up());
 }
 
@@ -153,7 +171,7 @@ TEST_F(ConnectionTest, AFrameSplitAcrossReadsIsDeliveredOnceComplete) {
   }
   c->on_readable();
   testing::Mock::VerifyAndClearExpectations(&events_);
-  EXPECT_CALL(events_, on_frame(_, testing::SizeIs(body.size()))).Times(1);
+  EXPECT_CALL(events_, on_frame(_, testing::SizeIs(body.size() - 1))).Times(1);
   wire_.incoming.emplace_back(
       f.end() - static_cast<std::ptrdiff_t>(f.size() % 1000 == 0 ? 1000 : f.size() % 1000),
       f.end());

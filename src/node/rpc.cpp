@@ -3,9 +3,14 @@
 // 'DOWN' of the spawned process: {Ref, return, Value} or {Ref, Class, Reason[, Stack]}
 // (kernel/src/erpc.erl). rpc:cast is a spawn of erpc:execute_cast(M, F, A). The registered
 // `rex` gen_server serves the older {call, M, F, A, GroupLeader} path.
+#include <spdlog/spdlog.h>
+
 #include "node/node_impl.hpp"
 
 namespace convoy {
+namespace {
+Term atom(std::string_view a) { return Term::atom(a); }
+}  // namespace
 
 Term Node::Impl::run_function(const Term& module, const Term& function, const Term& args) {
   const Atom* m = module.as_atom();
@@ -32,65 +37,56 @@ Term Node::Impl::run_function(const Term& module, const Term& function, const Te
   }
 }
 
-void Node::Impl::spawn_request(const std::string& peer, const Term& control,
-                               const std::optional<Term>& args) {
-  // {29, ReqId, From, GroupLeader, {M, F, A}, Opts}; the argument list is the payload.
-  const Term* req_id = control.element(1);
-  const Term* from_t = control.element(2);
-  const Term* mfa = control.element(4);
-  const Term* opts = control.element(5);
-  if (!req_id || !from_t || !from_t->is_pid() || !mfa || !mfa->is_tuple(3) || !opts || !args) {
-    spdlog::warn("dropping a malformed spawn request from {}: {}", peer, control.to_string());
-    return;
-  }
-  const Pid from = *from_t->as_pid();
+void Node::Impl::spawn_request(const std::string& peer, const dist::SpawnRequest& req,
+                               const Term& args) {
   auto reply = [&](std::int64_t flags, const Term& result) {
-    reply_control(peer, Term::tuple({Term::integer(dist::op::kSpawnReply), *req_id, *from_t,
-                                     Term::integer(flags), result}));
+    if (auto st = route(peer, dist::SpawnReply{req.req_id, req.from, flags, result, std::nullopt});
+        !st) {
+      spdlog::warn("cannot answer a spawn request from {}: {}", peer, st.error().message);
+    }
   };
-  const bool execute_call = mfa->element(0)->is_atom("erpc") &&
-                            mfa->element(1)->is_atom("execute_call") &&
-                            mfa->element(2)->as_integer() && *mfa->element(2)->as_integer() == 4;
-  const bool execute_cast = mfa->element(0)->is_atom("erpc") &&
-                            mfa->element(1)->is_atom("execute_cast") &&
-                            mfa->element(2)->as_integer() && *mfa->element(2)->as_integer() == 3;
-  const auto argv = args->list_elements();
+  const bool erpc = req.module == "erpc";
+  const bool execute_call = erpc && req.function == "execute_call" && req.arity == 4;
+  const bool execute_cast = erpc && req.function == "execute_cast" && req.arity == 3;
+  const auto argv = args.list_elements();
   if (!(execute_call && argv.size() == 4) && !(execute_cast && argv.size() == 3)) {
     // Arbitrary Erlang code cannot run here.
-    spdlog::info("refusing spawn of {} from {}: only rpc/erpc calls are served", mfa->to_string(),
-                 peer);
-    return reply(0, atom("notsup"));
+    spdlog::info("refusing spawn of {}:{}/{} from {}: only rpc/erpc calls are served", req.module,
+                 req.function, req.arity, peer);
+    return reply(0, Term::atom("notsup"));
   }
   bool link = false, monitor = false;
-  for (const Term& o : opts->list_elements()) {
+  for (const Term& o : req.options) {
     link = link || o.is_atom("link");
     monitor =
         monitor || o.is_atom("monitor") || (o.is_tuple(2) && o.element(0)->is_atom("monitor"));
   }
   // A short-lived process stands for the call, so links and monitors behave as on BEAM.
-  const Pid worker = spawn([](Node&, const Pid&, const Term&) {}, {});
-  auto p = find_process(worker);
-  if (link) p->links.insert(from);
-  if (monitor && req_id->is_ref())
-    p->monitored_by.emplace(*req_id->as_ref(), Watch{from, Term::pid(worker)});
+  const Pid worker = processes.spawn([](Node&, const Pid&, const Term&) {}, {});
+  if (link) processes.remote_link(peer, req.from, worker);
+  if (monitor) processes.remote_monitor(peer, req.from, Term::pid(worker), req.req_id);
   reply((link ? 1 : 0) | (monitor ? 2 : 0), Term::pid(worker));
 
   if (execute_cast) {
-    (void)run_function(argv[0], argv[1], argv[2]);
-    return exit_process(worker, atom("normal"));
+    const Term outcome = run_function(argv[0], argv[1], argv[2]);
+    if (!outcome.element(0)->is_atom("ok")) {
+      spdlog::warn("rpc cast {}:{} from {} failed: {}", argv[0].to_string(), argv[1].to_string(),
+                   peer, outcome.to_string());
+    }
+    return processes.exit(worker, Term::atom("normal"));
   }
   const Term& tag = argv[0];
   const Term outcome = run_function(argv[1], argv[2], argv[3]);
   Term reason;
   if (outcome.element(0)->is_atom("ok")) {
-    reason = Term::tuple({tag, atom("return"), *outcome.element(1)});
+    reason = Term::tuple({tag, Term::atom("return"), *outcome.element(1)});
   } else {
     reason = Term::tuple({tag, *outcome.element(1), *outcome.element(2), *outcome.element(3)});
   }
-  exit_process(worker, reason);
+  processes.exit(worker, reason);
 }
 
-void Node::Impl::install_rex() {
+Status Node::Impl::install_rex() {
   GenServer rex;
   rex.handle_call = [](Node& n, const Term& request, const Term&) -> std::optional<Term> {
     // {call, M, F, A, GroupLeader}
@@ -106,10 +102,17 @@ void Node::Impl::install_rex() {
   };
   rex.handle_cast = [](Node& n, const Term& request) {
     if (request.is_tuple(5) && request.element(0)->is_atom("cast")) {
-      (void)n.impl_->run_function(*request.element(1), *request.element(2), *request.element(3));
+      const Term outcome =
+          n.impl_->run_function(*request.element(1), *request.element(2), *request.element(3));
+      if (!outcome.element(0)->is_atom("ok")) {
+        spdlog::warn("rex cast {}:{} failed: {}", request.element(1)->to_string(),
+                     request.element(2)->to_string(), outcome.to_string());
+      }
     }
   };
-  (void)node.register_process("rex", gen_server_mailbox(std::move(rex)));
+  auto r = node.register_process("rex", gen_server_mailbox(std::move(rex)));
+  if (!r) return r.error();
+  return {};
 }
 
 void Node::register_function(std::string module, std::string function, std::uint32_t arity,

@@ -1,0 +1,109 @@
+// Node::Impl: how the parts are wired, and one turn of the event loop.
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "dist/dist_flags.hpp"
+#include "node/node_impl.hpp"
+
+namespace convoy {
+namespace {
+
+node::LinkTableOptions link_options(const NodeOptions& o, std::uint32_t creation,
+                                    std::mt19937& rng) {
+  return {.handshake = {o.name.str(), o.cookie, dist::kOurFlags, creation},
+          .timeouts = {o.setup_timeout,
+                       std::chrono::duration_cast<std::chrono::milliseconds>(o.net_ticktime)},
+          .random = [&rng] { return static_cast<std::uint32_t>(rng()); },
+          .max_pending_per_peer = o.max_pending_per_peer};
+}
+
+}  // namespace
+
+Node::Impl::Impl(Node& self, NodeOptions opts, ei::Identity id, std::uint32_t cr,
+                 std::unique_ptr<Listener> l, std::unique_ptr<node::EventLoop> event_loop)
+    : node(self),
+      options(std::move(opts)),
+      identity(std::move(id)),
+      creation(cr),
+      listener(std::move(l)),
+      loop(std::move(event_loop)),
+      rng(std::random_device{}()),
+      system_pid(identity.make_pid()),
+      links(link_options(options, creation, rng), *loop, *listener, tcp_connect, *this),
+      processes(identity, options.name.str(), creation, *this) {}
+
+void Node::Impl::on_link_up(const std::string& peer) {
+  for (auto& w : std::vector(watchers)) w(peer, true);
+}
+
+void Node::Impl::on_link_down(const std::string& peer) {
+  processes.node_lost(peer);
+  for (auto& w : std::vector(watchers)) w(peer, false);
+}
+
+void Node::Impl::on_unreachable(const std::string& peer) { processes.node_lost(peer); }
+
+void Node::Impl::on_frame(const std::string& peer, std::span<const std::uint8_t> body) {
+  auto frame = dist::decode_frame(body);
+  if (!frame) {
+    spdlog::warn("dropping a frame from {}: {}", peer, frame.error().message);
+    return;
+  }
+  dispatch(peer, *frame);
+}
+
+Status Node::Impl::route(const std::string& to, const dist::ControlMessage& m,
+                         const Term* payload) {
+  // route() may run again from inside links.send() (a link closing fires signals); the
+  // bytes are copied out before that can happen, so one buffer serves both.
+  scratch.clear();
+  dist::encode(m, scratch, payload);
+  return links.send(to, scratch);
+}
+
+int Node::Impl::poll_timeout_ms(Clock::time_point until) {
+  if (processes.has_messages() || loop->stop_requested() || loop->has_posted()) return 0;
+  auto deadline = std::min(until, links.next_deadline());
+  if (auto t = loop->next_timer()) deadline = std::min(deadline, *t);
+  if (deadline == Clock::time_point::max()) return 1000;
+  const auto now = loop->clock().now();
+  if (deadline <= now) return 0;
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count() + 1;
+  return static_cast<int>(std::min<long long>(ms, 1000));
+}
+
+void Node::Impl::step(Clock::time_point until) {
+  // Each must run every turn: no short-circuit. After doing work, only peek at the sockets:
+  // the work may have satisfied a run_until condition, or produced more.
+  const bool ran_tasks = loop->run_posted();
+  const bool ran_messages = processes.drain(
+      [this](const Mailbox& mailbox, const Pid& to, const Term& msg) { mailbox(node, to, msg); });
+  const bool ran_timers = loop->run_due_timers();
+  links.on_timers();
+  const bool busy = ran_tasks || ran_messages || ran_timers;
+  links.flush_all();
+  links.reap();
+
+  fds.clear();
+  loop->add_fds(fds);
+  const std::size_t own = fds.size();
+  fds.push_back({listener->fd(), POLLIN, 0});
+  links.add_fds(fds);
+  const int n = ::poll(fds.data(), fds.size(), busy ? 0 : poll_timeout_ms(until));
+  if (n < 0) {
+    if (errno != EINTR) spdlog::error("poll failed: {}", std::strerror(errno));
+    return;
+  }
+  if (n == 0) return;
+  const std::span<const pollfd> all(fds);
+  loop->handle(all.first(own));
+  links.dispatch(all.subspan(own + 1));
+  if (fds[own].revents & POLLIN) links.accept_pending();
+  links.flush_all();
+}
+
+}  // namespace convoy

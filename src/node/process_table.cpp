@@ -1,0 +1,300 @@
+#include "node/process_table.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <vector>
+
+namespace convoy::node {
+namespace {
+
+Term atom(std::string_view a) { return Term::atom(a); }
+
+Term down_message(const Ref& ref, const Term& object, const Term& reason) {
+  return Term::tuple({atom("DOWN"), Term::ref(ref), atom("process"), object, reason});
+}
+
+}  // namespace
+
+ProcessTable::ProcessTable(ei::Identity& identity, std::string node_name, std::uint32_t creation,
+                           Env& env)
+    : identity_(identity), node_name_(std::move(node_name)), creation_(creation), env_(env) {}
+
+std::shared_ptr<ProcessTable::Process> ProcessTable::find(const Pid& p) const {
+  if (!is_local(p)) return nullptr;
+  const auto it = processes_.find({p.num, p.serial});
+  return it == processes_.end() ? nullptr : it->second;
+}
+
+std::shared_ptr<ProcessTable::Process> ProcessTable::resolve(const Term& pid_or_name) const {
+  if (const Pid* pid = pid_or_name.as_pid()) return find(*pid);
+  if (const Atom* name = pid_or_name.as_atom()) {
+    if (auto it = names_.find(name->name); it != names_.end()) return find(it->second);
+  }
+  return nullptr;
+}
+
+void ProcessTable::route(const std::string& node, const dist::ControlMessage& m) {
+  // Sends never block and a link being set up queues; what fails here is a full queue or a
+  // node that cannot be reached at all. Say so rather than lose the signal silently.
+  if (auto st = env_.route(node, m); !st) {
+    spdlog::warn("cannot send {} to {}: {}", dist::to_string(m), node, st.error().message);
+  }
+}
+
+// --- processes ----------------------------------------------------------------------------
+
+Pid ProcessTable::spawn(Mailbox mailbox, ProcessOptions options) {
+  Pid pid = identity_.make_pid();
+  auto p = std::make_shared<Process>();
+  p->mailbox = std::move(mailbox);
+  p->trap_exit = options.trap_exit;
+  processes_[{pid.num, pid.serial}] = std::move(p);
+  return pid;
+}
+
+Result<Pid> ProcessTable::register_process(std::string name, Mailbox mailbox,
+                                           ProcessOptions options) {
+  if (name.empty()) return make_error(Errc::invalid_argument, "empty registered name");
+  if (names_.contains(name)) {
+    return make_error(Errc::invalid_argument, fmt::format("name '{}' is already registered", name));
+  }
+  Pid pid = spawn(std::move(mailbox), options);
+  find(pid)->registered_name = name;
+  names_.emplace(std::move(name), pid);
+  return pid;
+}
+
+std::optional<Pid> ProcessTable::whereis(const std::string& name) const {
+  if (auto it = names_.find(name); it != names_.end()) return it->second;
+  return std::nullopt;
+}
+
+void ProcessTable::exit(const Pid& pid, const Term& reason) {
+  auto p = find(pid);
+  if (!p) return;
+  // Gone from the tables first, so signals that come back to it find nothing.
+  processes_.erase({pid.num, pid.serial});
+  if (!p->registered_name.empty()) names_.erase(p->registered_name);
+
+  for (const Pid& other : p->links) {
+    if (is_local(other)) {
+      if (auto o = find(other); o && o->links.erase(pid) > 0) exit_signal(other, pid, reason, true);
+    } else {
+      route(other.node, dist::Exit{pid, other, reason, std::nullopt});
+    }
+  }
+  for (const auto& [ref, watch] : p->monitored_by) {
+    if (is_local(watch.watcher)) {
+      if (auto w = find(watch.watcher)) w->monitoring.erase(ref);
+      down(watch.watcher, ref, watch.object, reason);
+    } else {
+      route(watch.watcher.node, dist::MonitorPExit{watch.object, watch.watcher, ref, reason});
+    }
+  }
+  for (const auto& [ref, target] : p->monitoring) {
+    if (auto t = find(target)) t->monitored_by.erase(ref);
+  }
+  std::vector<std::pair<Ref, RemoteMonitor>> held;
+  for (auto it = remote_monitors_.begin(); it != remote_monitors_.end();) {
+    if (it->second.watcher == pid) {
+      held.emplace_back(it->first, std::move(it->second));
+      it = remote_monitors_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (const auto& [ref, m] : held) route(m.node, dist::DemonitorP{pid, m.target, ref});
+}
+
+void ProcessTable::exit_signal(const Pid& to, const Pid& from, const Term& reason, bool via_link) {
+  auto p = find(to);
+  if (!p) return;
+  if (!via_link && reason.is_atom("kill")) return exit(to, atom("killed"));
+  if (p->trap_exit) return deliver(to, Term::tuple({atom("EXIT"), Term::pid(from), reason}));
+  if (reason.is_atom("normal")) return;
+  exit(to, reason);
+}
+
+// --- messages -----------------------------------------------------------------------------
+
+void ProcessTable::deliver(const Pid& to, const Term& message) {
+  if (!find(to)) return;  // as in Erlang, a send to a dead pid vanishes
+  queue_.emplace_back(to, message);
+}
+
+void ProcessTable::deliver(const std::string& name, const Term& message) {
+  if (auto it = names_.find(name); it != names_.end()) deliver(it->second, message);
+}
+
+bool ProcessTable::drain(const Runner& run) {
+  // Only what is queued now: handlers that message each other cannot starve the sockets.
+  const bool any = !queue_.empty();
+  for (std::size_t n = queue_.size(); n > 0 && !queue_.empty(); --n) {
+    auto [pid, msg] = std::move(queue_.front());
+    queue_.pop_front();
+    if (auto p = find(pid)) run(p->mailbox, pid, msg);
+  }
+  return any;
+}
+
+// --- signals between processes ------------------------------------------------------------
+
+Status ProcessTable::link(const Pid& self, const Pid& other) {
+  auto p = find(self);
+  if (!p) return make_error(Errc::noproc, "link: the calling process is not alive");
+  if (is_local(other)) {
+    auto o = find(other);
+    if (!o) {
+      exit_signal(self, other, atom("noproc"), true);
+      return {};
+    }
+    p->links.insert(other);
+    o->links.insert(self);
+    return {};
+  }
+  p->links.insert(other);
+  return env_.route(other.node, dist::Link{self, other});
+}
+
+Status ProcessTable::unlink(const Pid& self, const Pid& other) {
+  auto p = find(self);
+  if (!p) return make_error(Errc::noproc, "unlink: the calling process is not alive");
+  if (p->links.erase(other) == 0) return {};
+  if (is_local(other)) {
+    if (auto o = find(other)) o->links.erase(self);
+    return {};
+  }
+  return env_.route(other.node, dist::UnlinkId{Term::integer(next_unlink_id_++), self, other});
+}
+
+Status ProcessTable::send_exit(const Pid& self, const Pid& to, const Term& reason) {
+  if (is_local(to)) {
+    exit_signal(to, self, reason, false);
+    return {};
+  }
+  return env_.route(to.node, dist::Exit2{self, to, reason, std::nullopt});
+}
+
+void ProcessTable::down(const Pid& watcher, const Ref& ref, const Term& object,
+                        const Term& reason) {
+  deliver(watcher, down_message(ref, object, reason));
+}
+
+Ref ProcessTable::monitor(const Pid& watcher, const Term& target, const std::string& node,
+                          Term object) {
+  Ref ref = identity_.make_ref();
+  if (node == node_name_) {
+    auto w = find(watcher);
+    auto t = resolve(target);
+    if (!t || !w) {
+      down(watcher, ref, object, atom("noproc"));
+      return ref;
+    }
+    const Pid target_pid = target.is_pid() ? *target.as_pid() : names_.at(target.as_atom()->name);
+    t->monitored_by.emplace(ref, Watch{watcher, std::move(object)});
+    w->monitoring.emplace(ref, target_pid);
+    return ref;
+  }
+  remote_monitors_.emplace(ref, RemoteMonitor{watcher, node, target, object});
+  if (auto st = env_.route(node, dist::MonitorP{watcher, target, ref}); !st) {
+    // No way to reach the node (a malformed name, a full queue): the monitor fires at once.
+    remote_monitors_.erase(ref);
+    down(watcher, ref, object, atom("noconnection"));
+  }
+  return ref;
+}
+
+void ProcessTable::demonitor(const Pid& watcher, const Ref& ref) {
+  if (auto it = remote_monitors_.find(ref); it != remote_monitors_.end()) {
+    if (it->second.watcher != watcher) return;
+    const RemoteMonitor m = std::move(it->second);
+    remote_monitors_.erase(it);
+    route(m.node, dist::DemonitorP{watcher, m.target, ref});
+    return;
+  }
+  auto w = find(watcher);
+  if (!w) return;
+  if (auto it = w->monitoring.find(ref); it != w->monitoring.end()) {
+    if (auto t = find(it->second)) t->monitored_by.erase(ref);
+    w->monitoring.erase(it);
+  }
+}
+
+// --- what peers ask for -------------------------------------------------------------------
+
+void ProcessTable::remote_link(const std::string& peer, const Pid& from, const Pid& to) {
+  if (auto p = find(to)) {
+    p->links.insert(from);
+    return;
+  }
+  // Linking to a process that does not exist: the linker learns at once, as on BEAM.
+  route(peer, dist::Exit{to, from, atom("noproc"), std::nullopt});
+}
+
+void ProcessTable::remote_unlink(const Pid& from, const Pid& to) {
+  if (auto p = find(to)) p->links.erase(from);
+}
+
+void ProcessTable::remote_exit(const Pid& from, const Pid& to, const Term& reason, bool via_link) {
+  if (via_link) {
+    auto p = find(to);
+    if (!p || p->links.erase(from) == 0) return;  // not (or no longer) linked
+  }
+  exit_signal(to, from, reason, via_link);
+}
+
+void ProcessTable::remote_monitor(const std::string& peer, const Pid& from, const Term& target,
+                                  const Ref& ref) {
+  if (auto p = resolve(target)) {
+    p->monitored_by.emplace(ref, Watch{from, target});
+    return;
+  }
+  route(peer, dist::MonitorPExit{target, from, ref, atom("noproc")});
+}
+
+void ProcessTable::remote_demonitor(const Term& target, const Ref& ref) {
+  if (auto p = resolve(target)) p->monitored_by.erase(ref);
+}
+
+void ProcessTable::monitor_fired(const Pid& watcher, const Ref& ref, const Term& reason) {
+  if (auto it = remote_monitors_.find(ref);
+      it != remote_monitors_.end() && it->second.watcher == watcher) {
+    const RemoteMonitor m = std::move(it->second);
+    remote_monitors_.erase(it);
+    down(m.watcher, ref, m.object, reason);
+  }
+}
+
+void ProcessTable::node_lost(const std::string& node) {
+  const Term noconnection = atom("noconnection");
+  for (auto it = remote_monitors_.begin(); it != remote_monitors_.end();) {
+    if (it->second.node == node) {
+      const RemoteMonitor m = std::move(it->second);
+      const Ref ref = it->first;
+      it = remote_monitors_.erase(it);
+      down(m.watcher, ref, m.object, noconnection);
+    } else {
+      ++it;
+    }
+  }
+  // Snapshot: exit signals below may end processes and change the table.
+  std::vector<std::pair<Pid, std::shared_ptr<Process>>> all;
+  all.reserve(processes_.size());
+  for (const auto& [key, p] : processes_) {
+    all.emplace_back(Pid{node_name_, key.first, key.second, creation_}, p);
+  }
+  for (auto& [pid, p] : all) {
+    std::erase_if(p->monitored_by, [&](const auto& kv) { return kv.second.watcher.node == node; });
+    std::vector<Pid> lost;
+    for (const Pid& l : p->links) {
+      if (l.node == node) lost.push_back(l);
+    }
+    for (const Pid& l : lost) {
+      p->links.erase(l);
+      exit_signal(pid, l, noconnection, true);
+    }
+  }
+}
+
+}  // namespace convoy::node
