@@ -22,6 +22,7 @@
 namespace convoy {
 
 class Clock;
+class Transport;
 
 struct NodeOptions {
   NodeName name;
@@ -33,6 +34,8 @@ struct NodeOptions {
   // Messages held per peer while a link to it is being set up (sends never block).
   std::size_t max_pending_per_peer = 100000;
   const Clock* clock = nullptr;  // default: steady clock
+  // Where links come from (convoy/transport.hpp); default: TCP.
+  std::shared_ptr<Transport> transport = nullptr;
 };
 
 // A remote or local registered name.

@@ -12,6 +12,7 @@
 
 #include "convoy/socket.hpp"
 #include "io/fd.hpp"
+#include "io/stream_socket.hpp"
 
 namespace convoy {
 namespace {
@@ -44,54 +45,6 @@ std::string format_address(const sockaddr_storage& ss) {
   return fmt::format("{}:{}", host, port);
 }
 
-class TcpSocket final : public Socket {
- public:
-  TcpSocket(Fd fd, std::string peer) : fd_(std::move(fd)), peer_(std::move(peer)) {}
-  int fd() const override { return fd_.get(); }
-
-  IoResult read(std::span<std::uint8_t> into) override {
-    for (;;) {
-      const ssize_t n = ::recv(fd_.get(), into.data(), into.size(), 0);
-      if (n > 0) return IoResult::ok(static_cast<std::size_t>(n));
-      if (n == 0) return IoResult::eof();
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) return IoResult::would_block();
-      return IoResult::error(errno);
-    }
-  }
-
-  IoResult write(std::span<const std::uint8_t> bytes) override {
-    for (;;) {
-      const ssize_t n = ::send(fd_.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL);
-      if (n >= 0) return IoResult::ok(static_cast<std::size_t>(n));
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) return IoResult::would_block();
-      return IoResult::error(errno);
-    }
-  }
-
-  int connect_result() override {
-    int err = 0;
-    socklen_t len = sizeof err;
-    if (::getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &err, &len) != 0) return errno;
-    if (err != 0) return err;
-    sockaddr_storage ss{};
-    socklen_t sl = sizeof ss;
-    // SO_ERROR is 0 both when connected and while still pending; getpeername tells them
-    // apart.
-    if (::getpeername(fd_.get(), reinterpret_cast<sockaddr*>(&ss), &sl) != 0) {
-      return errno == ENOTCONN ? EINPROGRESS : errno;
-    }
-    return 0;
-  }
-
-  std::string peer_address() const override { return peer_; }
-
- private:
-  Fd fd_;
-  std::string peer_;
-};
-
 class TcpListener final : public Listener {
  public:
   explicit TcpListener(Fd fd) : fd_(std::move(fd)) {}
@@ -104,7 +57,7 @@ class TcpListener final : public Listener {
                                SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd >= 0) {
         tune(fd);
-        return std::unique_ptr<Socket>(std::make_unique<TcpSocket>(Fd(fd), format_address(ss)));
+        return io::make_stream_socket(Fd(fd), format_address(ss));
       }
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) return std::unique_ptr<Socket>();
@@ -166,7 +119,7 @@ Result<std::unique_ptr<Socket>> tcp_connect(const std::string& host, std::uint16
     return ::connect(fd, a.ai_addr, a.ai_addrlen) == 0 || errno == EINPROGRESS;
   });
   if (!fd) return fd.error();
-  return std::unique_ptr<Socket>(std::make_unique<TcpSocket>(std::move(*fd), peer));
+  return io::make_stream_socket(std::move(*fd), peer);
 }
 
 Result<std::unique_ptr<Listener>> tcp_listen(const std::string& host, std::uint16_t port) {

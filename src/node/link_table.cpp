@@ -18,6 +18,7 @@ struct LinkTable::Link final : dist::ConnectionEvents {
   bool initiator;
   bool admitted_alive = false;  // inbound, answered `alive`: may replace the up link
   bool was_up = false;
+  bool refused_simultaneous = false;  // inbound, answered `nok`: our own dial goes on
   // Closed by the table for a reason that is not the peer's loss: a dial that lost a
   // simultaneous connect, a duplicate, or an up link the peer replaced.
   enum class Retired { no, superseded, duplicate, replaced } retired = Retired::no;
@@ -80,7 +81,10 @@ std::string LinkTable::admit(Link& link, const std::string& name) {
   }
   if (p.dial) {
     // Both sides are dialling: the greater name keeps its own dial.
-    if (options_.handshake.local_name > name) return "nok";
+    if (options_.handshake.local_name > name) {
+      link.refused_simultaneous = true;
+      return "nok";
+    }
     p.inbound.push_back(&link);
     return "ok_simultaneous";
   }
@@ -174,9 +178,11 @@ void LinkTable::link_down(Link& link, const Error& why) {
     fail(name, p, why);
     return;
   }
-  // An admitted inbound handshake that failed.
+  // An inbound handshake that failed, or that we refused in favour of our own dial.
   std::erase(p.inbound, &link);
-  if (why.code == make_error_code(Errc::bad_cookie) || !link.initiator) {
+  if (link.refused_simultaneous) {
+    spdlog::debug("simultaneous connect with {}: refused its dial, ours goes on", name);
+  } else {
     spdlog::warn("inbound connection from {} failed: {}", name, why.message);
   }
   if (!p.up && !p.dial && p.inbound.empty() && (!p.waiters.empty() || !p.queue.empty())) {

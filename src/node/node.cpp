@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "convoy/transport.hpp"
 #include "node/node_impl.hpp"
 
 namespace convoy {
@@ -33,7 +34,8 @@ Result<std::unique_ptr<Node>> Node::start(NodeOptions options) {
   const std::uint32_t creation = random_creation();
   auto identity = ei::Identity::create(options.name.str(), options.cookie, creation);
   if (!identity) return identity.error();
-  auto listener = tcp_listen(options.listen_address, options.name.port());
+  if (!options.transport) options.transport = tcp_transport();
+  auto listener = options.transport->listen(options.listen_address, options.name.port());
   if (!listener) {
     return make_error(Errc::io_error, fmt::format("cannot listen on port {} (from the node name "
                                                   "{}): {}",

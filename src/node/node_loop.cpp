@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "convoy/transport.hpp"
 #include "dist/dist_flags.hpp"
 #include "node/node_impl.hpp"
 
@@ -33,7 +34,12 @@ Node::Impl::Impl(Node& self, NodeOptions opts, ei::Identity id, std::uint32_t cr
       loop(std::move(event_loop)),
       rng(std::random_device{}()),
       system_pid(identity.make_pid()),
-      links(link_options(options, creation, rng), *loop, *listener, tcp_connect, *this),
+      links(
+          link_options(options, creation, rng), *loop, *listener,
+          [transport = options.transport](const std::string& host, std::uint16_t port) {
+            return transport->connect(host, port);
+          },
+          *this),
       processes(identity, options.name.str(), creation, *this) {}
 
 void Node::Impl::on_link_up(const std::string& peer) {

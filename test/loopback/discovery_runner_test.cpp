@@ -1,6 +1,6 @@
-// Discovery's runner against a GoogleMock resolver and two in-process nodes on loopback:
-// the first lookup happens at start, lookups repeat every poll_interval, peers found are
-// joined, and a resolver that starts failing leaves the links alone.
+// Discovery's runner against a GoogleMock resolver and two in-process nodes on a local
+// transport: the first lookup happens at start, lookups repeat every poll_interval, peers
+// found are joined, and a resolver that starts failing leaves the links alone.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -22,8 +22,9 @@ class MockResolver : public SrvResolver {
 };
 
 TEST(DiscoveryRunner, PollsAtStartThenEveryIntervalAndJoinsWhatItFinds) {
-  auto a = start_node("seeker");
-  auto b = start_node("app");
+  auto transport = local_transport();
+  auto a = local_node(transport, "seeker");
+  auto b = local_node(transport, "app");
   auto resolver = std::make_unique<MockResolver>();
   std::atomic<int> calls{0};
   std::atomic<bool> failing{false};

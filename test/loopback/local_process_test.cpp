@@ -1,4 +1,4 @@
-// Local process semantics on one in-process node (it binds a loopback port, nothing more):
+// Local process semantics on one in-process node (on a local transport: no port at all):
 // links, monitors, exit signals and calls between C++ processes follow Erlang's rules.
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@ namespace {
 
 class LocalProcesses : public testing::Test {
  protected:
-  void SetUp() override { node_ = start_node("local"); }
+  void SetUp() override { node_ = local_node(local_transport(), "local"); }
   // A process that records what it receives.
   Pid recorder(std::vector<Term>& inbox, bool trap_exit = false) {
     return node_->spawn([&inbox](Node&, const Pid&, const Term& m) { inbox.push_back(m); },

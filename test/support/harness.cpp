@@ -288,6 +288,30 @@ std::unique_ptr<Node> start_node(const std::string& sname, std::chrono::seconds 
   return std::move(*node);
 }
 
+std::unique_ptr<Node> local_node(const std::shared_ptr<Transport>& transport,
+                                 const std::string& sname,
+                                 const std::function<void(NodeOptions&)>& tweak) {
+  static std::atomic<int> next_port{20000};
+  auto name = NodeName::parse(sname + "-" + std::to_string(next_port++) + "@127.0.0.1");
+  if (!name) throw std::runtime_error(name.error().message);
+  NodeOptions opts{.name = *name, .cookie = kCookie};
+  opts.transport = transport;
+  if (tweak) tweak(opts);
+  auto node = Node::start(std::move(opts));
+  if (!node) throw std::runtime_error(node.error().message);
+  return std::move(*node);
+}
+
+bool pump_both(Node& a, Node& b, const std::function<bool()>& done,
+               std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!done() && std::chrono::steady_clock::now() < deadline) {
+    a.run_until(done, 1ms);
+    b.run_until(done, 1ms);
+  }
+  return done();
+}
+
 bool pump(Node& node, const std::function<bool()>& done, std::chrono::milliseconds limit) {
   std::uint64_t id = 0;
   std::function<void(Node&)> tick = [&](Node& n) { id = n.after(20ms, tick); };

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "convoy/node.hpp"
+#include "convoy/transport.hpp"
 
 namespace convoy::test {
 
@@ -94,6 +95,15 @@ NodeOptions loopback_options(const std::string& sname, const std::string& cookie
 std::unique_ptr<Node> start_node(const std::string& sname = "lib",
                                  std::chrono::seconds ticktime = std::chrono::seconds(60),
                                  const std::string& cookie = kCookie);
+
+// An in-process Node on a local transport (convoy/transport.hpp): no port is bound, and
+// nodes sharing `transport` reach each other by the port in their names.
+std::unique_ptr<Node> local_node(const std::shared_ptr<Transport>& transport,
+                                 const std::string& sname,
+                                 const std::function<void(NodeOptions&)>& tweak = {});
+// Runs both nodes' loops in turns on this thread until `done` or `limit`.
+bool pump_both(Node& a, Node& b, const std::function<bool()>& done,
+               std::chrono::milliseconds limit);
 
 // Node::run_until, with the loop woken every 20 ms so conditions outside the node (a child
 // process exiting, a log line) are seen promptly.

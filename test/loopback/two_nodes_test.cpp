@@ -1,0 +1,173 @@
+// Two in-process nodes over a local transport (socketpairs, no ports): links, calls,
+// monitors and simultaneous connects between convoy nodes, driven on one thread so every
+// run interleaves the two loops the same way.
+#include <gtest/gtest.h>
+
+#include "convoy/node.hpp"
+#include "convoy/transport.hpp"
+#include "harness.hpp"
+
+namespace convoy::test {
+namespace {
+
+Term atom(std::string_view a) { return Term::atom(a); }
+
+class TwoNodes : public testing::Test {
+ protected:
+  void start(const std::string& a_sname, const std::string& b_sname) {
+    a_ = local_node(transport_, a_sname);
+    b_ = local_node(transport_, b_sname);
+  }
+  bool both(const std::function<bool()>& done, std::chrono::milliseconds limit = 3s) {
+    return pump_both(*a_, *b_, done, limit);
+  }
+  void settle(std::chrono::milliseconds d = 50ms) {
+    both([] { return false; }, d);
+  }
+  std::shared_ptr<Transport> transport_ = local_transport();
+  std::unique_ptr<Node> a_, b_;
+};
+
+TEST_F(TwoNodes, ACallCrossesTheLinkAndComesBack) {
+  start("aaa", "bbb");
+  ASSERT_TRUE(
+      b_->register_process(
+            "svc", gen_server_mailbox({.handle_call = [](Node&, const Term& r,
+                                                         const Term&) -> std::optional<Term> {
+                                         return Term::tuple({atom("ok"), r});
+                                       },
+                                       .handle_cast = {},
+                                       .handle_info = {}}))
+          .ok());
+  std::optional<Result<Term>> got;
+  a_->call(RegName{"svc", b_->name().str()}, atom("hi"), 2s,
+           [&](Result<Term> r) { got = std::move(r); });
+  ASSERT_TRUE(both([&] { return got.has_value(); }));
+  ASSERT_TRUE(got->ok()) << got->error().message;
+  EXPECT_EQ(**got, Term::tuple({atom("ok"), atom("hi")}));
+  EXPECT_TRUE(a_->is_connected(b_->name().str()));
+  EXPECT_TRUE(b_->is_connected(a_->name().str()));
+}
+
+TEST_F(TwoNodes, MessagesSentBeforeTheLinkExistsArriveOnceAndInOrder) {
+  start("aaa", "bbb");
+  std::vector<Term> inbox;
+  ASSERT_TRUE(b_->register_process("sink", [&](Node&, const Pid&, const Term& m) {
+                  inbox.push_back(m);
+                }).ok());
+  for (int k = 0; k < 1000; ++k) {
+    ASSERT_TRUE(a_->send(RegName{"sink", b_->name().str()}, Term::integer(k)).ok());
+  }
+  ASSERT_TRUE(both([&] { return inbox.size() == 1000; }));
+  for (int k = 0; k < 1000; ++k) EXPECT_EQ(inbox[k], Term::integer(k));
+}
+
+TEST_F(TwoNodes, MonitorsAndLinksAcrossTheLinkFireNoconnectionWhenItGoes) {
+  start("aaa", "bbb");
+  const Pid far = b_->spawn([](Node&, const Pid&, const Term&) {});
+  std::vector<Term> inbox;
+  const Pid near =
+      a_->spawn([&](Node&, const Pid&, const Term& m) { inbox.push_back(m); }, {.trap_exit = true});
+  const Ref ref = a_->monitor(near, far);
+  ASSERT_TRUE(a_->link(near, far).ok());
+  ASSERT_TRUE(both([&] { return a_->is_connected(b_->name().str()); }));
+  settle();
+  a_->disconnect(b_->name().str());
+  ASSERT_TRUE(both([&] { return inbox.size() == 2; }));
+  EXPECT_EQ(inbox[0], Term::tuple({atom("DOWN"), Term::ref(ref), atom("process"), Term::pid(far),
+                                   atom("noconnection")}));
+  EXPECT_EQ(inbox[1], Term::tuple({atom("EXIT"), Term::pid(far), atom("noconnection")}));
+}
+
+TEST_F(TwoNodes, ARemoteProcessEndingReachesMonitorsWithItsReason) {
+  start("aaa", "bbb");
+  const Pid far = b_->spawn([](Node&, const Pid&, const Term&) {});
+  std::vector<Term> inbox;
+  const Pid near = a_->spawn([&](Node&, const Pid&, const Term& m) { inbox.push_back(m); });
+  const Ref ref = a_->monitor(near, far);
+  ASSERT_TRUE(both([&] { return a_->is_connected(b_->name().str()); }));
+  settle();
+  b_->exit_process(far, atom("done"));
+  ASSERT_TRUE(both([&] { return inbox.size() == 1; }));
+  EXPECT_EQ(inbox[0], Term::tuple({atom("DOWN"), Term::ref(ref), atom("process"), Term::pid(far),
+                                   atom("done")}));
+}
+
+// Both sides dial in the same turn, many times over, with either name the greater: every
+// round ends with one link, both connects succeed, each side sees one nodeup, and the
+// messages queued on both dials arrive once.
+void simultaneous_rounds(const std::string& a_sname, const std::string& b_sname) {
+  auto transport = local_transport();
+  auto a = local_node(transport, a_sname);
+  auto b = local_node(transport, b_sname);
+  const std::string an = a->name().str(), bn = b->name().str();
+  int a_ups = 0, b_ups = 0, a_downs = 0, b_downs = 0;
+  a->watch_nodes([&](const std::string&, bool up) { (up ? a_ups : a_downs)++; });
+  b->watch_nodes([&](const std::string&, bool up) { (up ? b_ups : b_downs)++; });
+  std::vector<Term> at_a, at_b;
+  ASSERT_TRUE(a->register_process("sink", [&](Node&, const Pid&, const Term& m) {
+                 at_a.push_back(m);
+               }).ok());
+  ASSERT_TRUE(b->register_process("sink", [&](Node&, const Pid&, const Term& m) {
+                 at_b.push_back(m);
+               }).ok());
+  for (int round = 0; round < 20; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    std::optional<Status> a_done, b_done;
+    a->connect(*NodeName::parse(bn), [&](Status st) { a_done = st; });
+    b->connect(*NodeName::parse(an), [&](Status st) { b_done = st; });
+    ASSERT_TRUE(a->send(RegName{"sink", bn}, Term::integer(round)).ok());
+    ASSERT_TRUE(b->send(RegName{"sink", an}, Term::integer(round)).ok());
+    ASSERT_TRUE(pump_both(
+        *a, *b,
+        [&] {
+          return a_done && b_done && at_a.size() == std::size_t(round + 1) &&
+                 at_b.size() == std::size_t(round + 1);
+        },
+        5s));
+    EXPECT_TRUE(a_done->ok()) << a_done->error().message;
+    EXPECT_TRUE(b_done->ok()) << b_done->error().message;
+    pump_both(
+        *a, *b, [] { return false; }, 30ms);
+    EXPECT_TRUE(a->is_connected(bn));
+    EXPECT_TRUE(b->is_connected(an));
+    EXPECT_EQ(a_ups, round + 1);
+    EXPECT_EQ(b_ups, round + 1);
+    EXPECT_EQ(a_downs, round);
+    EXPECT_EQ(b_downs, round);
+    EXPECT_EQ(at_a.back(), Term::integer(round));
+    EXPECT_EQ(at_b.back(), Term::integer(round));
+    a->disconnect(bn);
+    ASSERT_TRUE(pump_both(
+        *a, *b, [&] { return !a->is_connected(bn) && !b->is_connected(an); }, 3s));
+  }
+}
+
+TEST(TwoNodesSimultaneous, ConnectsEndWithOneLinkWhenTheDialersNameIsLower) {
+  simultaneous_rounds("aaa", "zzz");
+}
+
+TEST(TwoNodesSimultaneous, ConnectsEndWithOneLinkWhenTheDialersNameIsGreater) {
+  simultaneous_rounds("zzz", "aaa");
+}
+
+TEST(LocalTransport, APortNobodyListensOnRefusesAtOnce) {
+  auto transport = local_transport();
+  auto a = local_node(transport, "aaa");
+  std::optional<Status> done;
+  a->connect(*NodeName::parse("ghost-1@127.0.0.1"), [&](Status st) { done = st; });
+  ASSERT_TRUE(done.has_value());
+  EXPECT_FALSE(done->ok());
+}
+
+TEST(LocalTransport, APortIsTakenOnce) {
+  auto transport = local_transport();
+  auto first = transport->listen("", 4321);
+  ASSERT_TRUE(first.ok());
+  EXPECT_FALSE(transport->listen("", 4321).ok());
+  first->reset();
+  EXPECT_TRUE(transport->listen("", 4321).ok());
+}
+
+}  // namespace
+}  // namespace convoy::test
