@@ -54,10 +54,13 @@ class Node {
 
   const NodeName& name() const noexcept;
   std::uint32_t creation() const noexcept;
+  // The clock the node reads for ticks, timeouts and timers (NodeOptions::clock).
+  const Clock& clock() const noexcept;
 
   // --- loop ----------------------------------------------------------------------------
   void run();  // until stop()
-  // Runs the loop until `done` returns true or `limit` passes; returns done().
+  // Runs the loop until `done` returns true or `limit` passes; returns done(). `limit` is
+  // the caller's real time, whatever clock the node runs on.
   bool run_until(const std::function<bool()>& done, std::chrono::milliseconds limit);
   void stop() noexcept;
   void post(std::function<void(Node&)> task);

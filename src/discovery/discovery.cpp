@@ -28,7 +28,8 @@ struct Discovery::State : std::enable_shared_from_this<Discovery::State> {
   bool stopping = false;
   bool thread_done = false;
 
-  static auto now() { return std::chrono::steady_clock::now(); }
+  // The node's clock: tests that drive the node's time drive discovery's too.
+  Clock::time_point now() const { return node.clock().now(); }
 
   DnsSrvStrategy::IsConnected is_connected() {
     return [this](const std::string& n) { return node.is_connected(n); };
@@ -52,7 +53,7 @@ struct Discovery::State : std::enable_shared_from_this<Discovery::State> {
         self->strategy.on_connected(name);
       } else {
         spdlog::debug("discovery: dial {} failed: {}", name, st.error().message);
-        self->strategy.on_connect_failed(name, now());
+        self->strategy.on_connect_failed(name, self->now());
         self->schedule_due();
       }
     });
@@ -71,7 +72,7 @@ struct Discovery::State : std::enable_shared_from_this<Discovery::State> {
       auto self = weak.lock();
       if (!self) return;
       self->due_timer = 0;
-      for (const auto& p : self->strategy.due(self->is_connected(), now())) self->dial(p);
+      for (const auto& p : self->strategy.due(self->is_connected(), self->now())) self->dial(p);
       self->schedule_due();
     });
   }
@@ -112,7 +113,7 @@ Result<std::unique_ptr<Discovery>> Discovery::start(Node& node, DnsSrvOptions op
   node.watch_nodes([weak](const std::string& peer, bool up) {
     auto s = weak.lock();
     if (!s || up) return;
-    s->strategy.on_link_down(peer, State::now());
+    s->strategy.on_link_down(peer, s->now());
     s->schedule_due();
   });
   spdlog::info(

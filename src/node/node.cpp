@@ -69,6 +69,7 @@ Result<std::unique_ptr<Node>> Node::start(NodeOptions options) {
 
 const NodeName& Node::name() const noexcept { return impl_->options.name; }
 std::uint32_t Node::creation() const noexcept { return impl_->creation; }
+const Clock& Node::clock() const noexcept { return impl_->loop->clock(); }
 
 void Node::run() {
   while (!impl_->loop->stop_requested()) impl_->step();
