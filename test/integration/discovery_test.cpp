@@ -1,6 +1,9 @@
 // Discovery end to end: Knot DNS standing in for Consul, live Erlang and Elixir nodes, the
 // c_node binary with discovery on, and the fixture's Erlang strategy on the BEAM side.
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <regex>
 #include <thread>
@@ -128,6 +131,77 @@ TEST(Discovery, ErlangStrategyOnABeamNodeFindsTheCNode) {
   Process beam(argv);
   EXPECT_TRUE(beam.wait_output("DISCOVERED '" + cname + "'", 15s)) << beam.output();
   EXPECT_TRUE(c_proc.wait_output("link up: " + bname + " (inbound", 5s)) << c_proc.output();
+}
+
+// A port in 9000..9999, so "app-9xxx" sorts above every "app-<ephemeral port>" name.
+std::uint16_t high_sorting_port() {
+  for (std::uint16_t p = 9100; p < 9999; ++p) {
+    if (is_listening(p)) continue;
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(p);
+    const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    ::close(fd);
+    if (ok) return p;
+  }
+  throw std::runtime_error("no free port in 9100..9999");
+}
+
+// Batches of BEAM nodes appear in DNS while the c_node, whose name sorts above theirs, is
+// listed there too: both sides discover each other in the same moments and dial at once.
+// Each pair must end with one link that never goes down (it used to flap: the inbound
+// handshake was not the peer's pending entry, so the node dialled too).
+TEST(Discovery, NodesDiscoveringEachOtherAtOnceLinkWithoutFlapping) {
+  KnotServer knot(KnotServer::zone_header());
+  const auto cport = high_sorting_port();
+  const std::string cname = "app-" + std::to_string(cport) + "@127.0.0.1";
+  Process c_proc({c_node_binary(), "--name", cname, "--cookie", kCookie, "--listen-address",
+                  "127.0.0.1", "--consul-service", "svc", "--node-sname", "app", "--nameserver",
+                  knot.address(), "--poll-interval", "200", "--log-level", "debug"});
+  ASSERT_TRUE(wait_listening(cport, 10s)) << c_proc.output();
+  knot.add_srv(kService, cport, "127.0.0.1.");
+
+  constexpr int kBatches = 3, kPerBatch = 8;
+  std::vector<Process> beams;
+  std::vector<std::string> names;
+  for (int b = 0; b < kBatches; ++b) {
+    std::vector<std::uint16_t> ports;
+    for (int k = 0; k < kPerBatch; ++k) {
+      const auto port = free_port();
+      const std::string name = "app-" + std::to_string(port) + "@127.0.0.1";
+      ASSERT_LT(name, cname);
+      std::vector<std::string> argv{"erl", "-name", name, "-setcookie", kCookie, "-noshell"};
+      for (auto& f : beam_flags()) argv.push_back(f);
+      argv.insert(argv.end(), {"-eval",
+                               "convoy_fixture:serve_discovering(\"svc.service.consul\", "
+                               "\"app\", " +
+                                   std::to_string(knot.port()) + ", 200)"});
+      beams.emplace_back(argv);
+      ports.push_back(port);
+      names.push_back(name);
+    }
+    for (auto port : ports) knot.add_srv(kService, port, "127.0.0.1.");  // the batch at once
+    for (std::size_t k = names.size() - kPerBatch; k < names.size(); ++k) {
+      EXPECT_TRUE(c_proc.wait_output("link up: " + names[k], 20s)) << c_proc.output();
+    }
+  }
+  std::this_thread::sleep_for(1500ms);  // a flap shows within milliseconds; leave room
+  const std::string out = c_proc.output();
+  const auto flaps = count_of(out, "link down: ");
+  std::size_t both_ways = 0;  // peers we dialled while they were dialling us
+  for (const auto& n : names) {
+    if (count_of(out, "dialling " + n) > 0 && count_of(out, "accepted a connection from") > 0 &&
+        count_of(out, "link up: " + n + " (inbound") + count_of(out, "refused its dial") > 0) {
+      ++both_ways;
+    }
+  }
+  std::printf("%d joins: %zu link-down lines, %zu peers dialled both ways, %zu inbound links\n",
+              kBatches * kPerBatch, flaps, both_ways, count_of(out, "(inbound"));
+  RecordProperty("flaps", static_cast<int>(flaps));
+  EXPECT_EQ(flaps, 0u) << out;
+  for (const auto& n : names) EXPECT_EQ(count_of(out, "link up: " + n), 1u) << n;
 }
 
 TEST(Discovery, ConsulsPlainUdpCapDoesNotHidePeers) {

@@ -63,7 +63,12 @@ int decode_status(int status) {
 
 }  // namespace
 
-std::string c_node_binary() { return CONVOY_C_NODE_BINARY; }
+std::string c_node_binary() {
+  // CONVOY_C_NODE_UNDER_TEST runs the same tests against another build (e.g. an older one,
+  // to see a regression test fail before its fix).
+  if (const char* other = std::getenv("CONVOY_C_NODE_UNDER_TEST")) return other;
+  return CONVOY_C_NODE_BINARY;
+}
 std::string fixture_ebin() { return CONVOY_FIXTURE_EBIN_DIR; }
 
 std::uint16_t free_port() {
