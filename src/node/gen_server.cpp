@@ -1,3 +1,5 @@
+#include <spdlog/spdlog.h>
+
 #include "convoy/node.hpp"
 #include "convoy/process.hpp"
 
@@ -11,7 +13,9 @@ Mailbox gen_server_mailbox(GenServer server) {
       if (!server.handle_call) return;
       const Term& from = *message.element(1);
       if (auto answer = server.handle_call(node, *message.element(2), from)) {
-        (void)node.reply(from, *answer);
+        if (auto st = node.reply(from, *answer); !st) {
+          spdlog::warn("gen_server: cannot reply to {}: {}", from.to_string(), st.error().message);
+        }
       }
       return;
     }

@@ -38,7 +38,9 @@ Status install_builtin_services(Node& node) {
     // {echo, Pid, T}: T is sent to Pid, so a cast has an observable effect.
     if (request.is_tuple(3) && request.element(0)->is_atom("echo") &&
         request.element(1)->is_pid()) {
-      (void)n.send(*request.element(1)->as_pid(), *request.element(2));
+      if (auto st = n.send(*request.element(1)->as_pid(), *request.element(2)); !st) {
+        spdlog::warn("c_node: cannot answer an echo cast: {}", st.error().message);
+      }
       return;
     }
     spdlog::debug("c_node: ignoring cast {}", request.to_string());

@@ -202,16 +202,13 @@ TEST(LinkAdmission, InboundHandshakeInProgressIsThePeersPendingLink) {
   EXPECT_TRUE(connected->ok()) << connected->error().message;
   EXPECT_TRUE(a->is_connected(peer));
   // The message queued meanwhile went out on the inbound link.
-  std::optional<Bytes> frame;
-  std::jthread t3([&] { frame = inbound.read_frame(); });
+  std::optional<dist::Frame> m;
+  std::jthread t3([&] { m = inbound.read_message(); });
   settle(*a, 200ms);
   t3.join();
-  ASSERT_TRUE(frame.has_value());
-  std::size_t used = 0;
-  ASSERT_TRUE(decode(std::span(*frame).subspan(1), &used).ok());
-  auto msg = decode(std::span(*frame).subspan(1 + used));
-  ASSERT_TRUE(msg.ok());
-  EXPECT_EQ(*msg, Term::atom("queued"));
+  ASSERT_TRUE(m.has_value());
+  EXPECT_EQ(m->control, dist::ControlMessage(dist::Send{me, std::nullopt, std::nullopt}));
+  EXPECT_EQ(m->payload, Term::atom("queued"));
   EXPECT_EQ(peer_port.accept_all(), 0);
 }
 
@@ -249,26 +246,44 @@ Bytes link_frame(const Pid& from, const Pid& to) {
       Term::tuple({Term::integer(std::int64_t{1}), Term::pid(from), Term::pid(to)}));
 }
 
-TEST(LinkTable, LinkTimeoutThatDialsAThirdNodeLeavesTheLoopSound) {
-  auto a = start_node("aaa", std::chrono::seconds(1));
-  const Pid victim = a->spawn([](Node&, const Pid&, const Term&) {});
+// A node with a process linked from a connected peer's pid and from a pid of a third node
+// (`ghost`, which hangs when dialled), and a second connection after the peer's, so a walk
+// over the links has more to visit once a dial has added one.
+struct LinkedVictim {
+  explicit LinkedVictim(std::chrono::seconds ticktime)
+      : a(start_node("aaa", ticktime)),
+        victim(a->spawn([](Node&, const Pid&, const Term&) {})),
+        ghost{"ghost-" + std::to_string(third.port()) + "@127.0.0.1", 1, 0, 5},
+        p(a->name().port()) {
+    std::jthread t([&] {
+      ASSERT_TRUE(p.handshake(peer, a->name().str(), kCookie));
+      ASSERT_TRUE(p.write(link_frame(peer_pid, victim)));
+      ASSERT_TRUE(p.write(link_frame(ghost, victim)));
+    });
+    linked = pump(
+        *a, [&] { return a->is_connected(peer); }, 3s);
+    t.join();
+    idle = std::make_unique<RawPeer>(a->name().port());
+    settle(*a, 100ms);
+  }
+  std::unique_ptr<Node> a;
+  Pid victim;
   SilentListener third;
   const std::string peer = "ppp@127.0.0.1";
   const Pid peer_pid{peer, 1, 0, 5};
-  const Pid ghost{"ghost-" + std::to_string(third.port()) + "@127.0.0.1", 1, 0, 5};
-  RawPeer p(a->name().port());
-  std::jthread t([&] {
-    ASSERT_TRUE(p.handshake(peer, a->name().str(), kCookie));
-    ASSERT_TRUE(p.write(link_frame(peer_pid, victim)));
-    ASSERT_TRUE(p.write(link_frame(ghost, victim)));
-  });
-  ASSERT_TRUE(pump(
-      *a, [&] { return a->is_connected(peer); }, 3s));
-  t.join();
-  // A second connection after the peer's, so the walk over the links has more to visit
-  // once the dial has added one.
-  RawPeer idle(a->name().port());
-  settle(*a, 100ms);
+  Pid ghost;
+  RawPeer p;
+  std::unique_ptr<RawPeer> idle;
+  bool linked = false;
+};
+
+TEST(LinkTable, LinkTimeoutThatDialsAThirdNodeLeavesTheLoopSound) {
+  LinkedVictim s(std::chrono::seconds(1));
+  ASSERT_TRUE(s.linked);
+  auto& a = s.a;
+  const auto& peer = s.peer;
+  const Pid victim = s.victim;
+  auto& third = s.third;
   // The peer never answers a tick: after net_ticktime its link goes, the victim dies with
   // noconnection, and its EXIT to the ghost's node dials that node.
   ASSERT_TRUE(pump(
@@ -286,25 +301,11 @@ TEST(LinkTable, LinkTimeoutThatDialsAThirdNodeLeavesTheLoopSound) {
 }
 
 TEST(LinkTable, StoppingWhileALinkClosesIntoADialLeavesTheLoopSound) {
-  auto a = start_node("aaa");
-  const Pid victim = a->spawn([](Node&, const Pid&, const Term&) {});
-  SilentListener third;
-  const std::string peer = "ppp@127.0.0.1";
-  const Pid peer_pid{peer, 1, 0, 5};
-  const Pid ghost{"ghost-" + std::to_string(third.port()) + "@127.0.0.1", 1, 0, 5};
-  RawPeer p(a->name().port());
-  std::jthread t([&] {
-    ASSERT_TRUE(p.handshake(peer, a->name().str(), kCookie));
-    ASSERT_TRUE(p.write(link_frame(peer_pid, victim)));
-    ASSERT_TRUE(p.write(link_frame(ghost, victim)));
-  });
-  ASSERT_TRUE(pump(
-      *a, [&] { return a->is_connected(peer); }, 3s));
-  t.join();
-  // A second connection after the peer's, so the walk over the links has more to visit
-  // once the dial has added one.
-  RawPeer idle(a->name().port());
-  settle(*a, 100ms);
+  LinkedVictim s(std::chrono::seconds(60));
+  ASSERT_TRUE(s.linked);
+  auto& a = s.a;
+  const Pid victim = s.victim;
+  auto& p = s.p;
   // Closing every link on stop ends the victim (noconnection), whose EXIT would dial.
   a->post([](Node& n) { n.stop(); });
   a->run();

@@ -116,6 +116,14 @@ std::optional<Bytes> RawPeer::read_frame() {
   return std::nullopt;
 }
 
+std::optional<dist::Frame> RawPeer::read_message() {
+  auto body = read_frame();
+  if (!body || body->empty() || (*body)[0] != 112) return std::nullopt;
+  auto frame = dist::decode_frame(std::span(*body).subspan(1));
+  if (!frame) return std::nullopt;
+  return std::move(*frame);
+}
+
 bool RawPeer::wait_closed(std::chrono::milliseconds limit) {
   const auto deadline = std::chrono::steady_clock::now() + limit;
   while (std::chrono::steady_clock::now() < deadline) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "convoy/term.hpp"
+#include "dist/control.hpp"
 #include "dist/handshake.hpp"
 
 namespace convoy::test {
@@ -41,6 +42,9 @@ class RawPeer {
   std::optional<Bytes> read_handshake_message();
   // Reads frames until one that is not a tick arrives (its body), or nullopt on timeout.
   std::optional<Bytes> read_frame();
+  // read_frame(), checked for the pass-through byte and decoded as a typed control message
+  // with its payload; nullopt on timeout or on a frame that does not decode.
+  std::optional<dist::Frame> read_message();
   // True if the node closed the connection within `limit` (EOF or reset on read).
   bool wait_closed(std::chrono::milliseconds limit);
 
