@@ -60,28 +60,18 @@ flags="-start_epmd false -epmd_module convoy_epmd -pa $ebin -kernel inet_dist_us
 export ERL_CRASH_DUMP_SECONDS=0
 cd "$work"
 
-mkdir -p storage
-cat > knot.conf <<CONF
-server:
-    rundir: "$work"
-    listen: 127.0.0.1@$dns
-    udp-workers: 1
-    tcp-workers: 1
-    background-workers: 1
-database:
-    storage: "$work/storage"
-control:
-    listen: "$work/knot.sock"
-template:
-  - id: default
-    storage: "$work/storage"
-    semantic-checks: off
-    zonefile-sync: -1
-zone:
-  - domain: consul.
-    file: "consul.zone"
-CONF
-cat > storage/consul.zone <<ZONE
+# The tests' Knot config (test/support/knot.conf.in), its placeholders filled in.
+mkdir -p db
+conf=$(<"$scripts/../test/support/knot.conf.in")
+conf=${conf//@DIR@/"$work"}
+conf=${conf//@LISTEN@/"127.0.0.1@$dns"}
+conf=${conf//@ZONE@/consul.}
+conf=${conf//@ZONE_FILE@/consul.zone}
+if [[ $conf =~ @[A-Z_]+@ ]]; then
+  echo "[demo] knot.conf.in: nothing fills in ${BASH_REMATCH[0]}" >&2; exit 1
+fi
+printf '%s\n' "$conf" > knot.conf
+cat > consul.zone <<ZONE
 \$ORIGIN consul.
 \$TTL 0
 @ IN SOA ns.consul. hostmaster.consul. 1 3600 600 86400 0

@@ -1,5 +1,6 @@
-%%% @doc BEAM-side helpers for convoy's semantics tests (issue 4: gen_server,
-%%% monitors, links, rpc, dead-peer detection, simultaneous connects).
+%%% @doc BEAM-side helpers for convoy's semantics tests: gen_server calls
+%%% and casts, monitors, links and exit signals, rpc/erpc and `rex',
+%%% dead-peer detection, simultaneous connects.
 %%%
 %%% Like `convoy_fixture', every helper prints one tagged line per result
 %%% (terms with ~tw, so never a newline) and bounds every wait:

@@ -11,6 +11,7 @@
 #include "canned_dns_server.hpp"
 #include "harness.hpp"
 #include "knot_server.hpp"
+#include "printed_term.hpp"
 
 namespace convoy::test {
 namespace {
@@ -26,6 +27,13 @@ std::vector<std::string> discovery_flags(const KnotServer& knot, int poll_ms,
       "--nameserver",     knot.address(), "--poll-interval", std::to_string(poll_ms)};
   f.insert(f.end(), extra.begin(), extra.end());
   return f;
+}
+
+// The fixture's serve/0 plus its DNS strategy polling `knot` for svc.service.consul every
+// `poll_ms` (peers named app-PORT@TARGET).
+std::string serve_discovering(const KnotServer& knot, int poll_ms) {
+  return "convoy_fixture:serve_discovering(\"svc.service.consul\", \"app\", " +
+         std::to_string(knot.port()) + ", " + std::to_string(poll_ms) + ")";
 }
 
 // Waits for the c_node's log to say the link to `node` is up.
@@ -44,7 +52,10 @@ TEST(Discovery, CNodeJoinsEveryPeerFromSrvRecordsAndLaterAdditions) {
   for (const auto& p : peers) EXPECT_TRUE(wait_link_up(c, p.name, 10s)) << c.process.output();
   auto r = run_client(Kind::erlang,
                       "convoy_fixture:call({c_node, '" + c.name + "'}, nodes, 5000), halt().");
-  for (const auto& p : peers) EXPECT_NE(r.output.find(p.name), std::string::npos) << r.output;
+  const auto nodes = printed_term(r.output, "CALL ok ");
+  for (const auto& p : peers) {
+    EXPECT_TRUE(nodes.ok() && has_element(*nodes, Term::atom(p.name))) << p.name << r.output;
+  }
 
   // A record that appears at runtime is joined within one poll interval (plus the dial).
   auto late = BeamNode::start(Kind::erlang, "app", kCookie);
@@ -120,15 +131,9 @@ TEST(Discovery, ErlangStrategyOnABeamNodeFindsTheCNode) {
   ASSERT_TRUE(wait_listening(cport, 10s)) << c_proc.output();
   knot.add_srv(kService, cport, "127.0.0.1.");
 
-  const auto bport = free_port();
-  const std::string bname = "app-" + std::to_string(bport) + "@127.0.0.1";
-  std::vector<std::string> argv{"erl", "-name", bname, "-setcookie", kCookie, "-noshell"};
-  for (auto& f : beam_flags()) argv.push_back(f);
-  argv.insert(argv.end(), {"-eval",
-                           "convoy_fixture:serve_discovering(\"svc.service.consul\", "
-                           "\"app\", " +
-                               std::to_string(knot.port()) + ", 300)"});
-  Process beam(argv);
+  auto discovering = BeamNode::spawn(Kind::erlang, "app", serve_discovering(knot, 300));
+  const std::string& bname = discovering.name;
+  Process& beam = discovering.process;
   EXPECT_TRUE(beam.wait_output("DISCOVERED '" + cname + "'", 15s)) << beam.output();
   EXPECT_TRUE(c_proc.wait_output("link up: " + bname + " (inbound", 5s)) << c_proc.output();
 }
@@ -164,23 +169,15 @@ TEST(Discovery, NodesDiscoveringEachOtherAtOnceLinkWithoutFlapping) {
   knot.add_srv(kService, cport, "127.0.0.1.");
 
   constexpr int kBatches = 3, kPerBatch = 8;
-  std::vector<Process> beams;
+  std::vector<BeamNode> beams;
   std::vector<std::string> names;
   for (int b = 0; b < kBatches; ++b) {
     std::vector<std::uint16_t> ports;
     for (int k = 0; k < kPerBatch; ++k) {
-      const auto port = free_port();
-      const std::string name = "app-" + std::to_string(port) + "@127.0.0.1";
-      ASSERT_LT(name, cname);
-      std::vector<std::string> argv{"erl", "-name", name, "-setcookie", kCookie, "-noshell"};
-      for (auto& f : beam_flags()) argv.push_back(f);
-      argv.insert(argv.end(), {"-eval",
-                               "convoy_fixture:serve_discovering(\"svc.service.consul\", "
-                               "\"app\", " +
-                                   std::to_string(knot.port()) + ", 200)"});
-      beams.emplace_back(argv);
-      ports.push_back(port);
-      names.push_back(name);
+      beams.push_back(BeamNode::spawn(Kind::erlang, "app", serve_discovering(knot, 200)));
+      ASSERT_LT(beams.back().name, cname);
+      ports.push_back(beams.back().port);
+      names.push_back(beams.back().name);
     }
     for (auto port : ports) knot.add_srv(kService, port, "127.0.0.1.");  // the batch at once
     for (std::size_t k = names.size() - kPerBatch; k < names.size(); ++k) {

@@ -1,7 +1,7 @@
-// Issue 4 against live Erlang and Elixir nodes: gen_server calls and casts both ways,
-// monitors (by pid and name, noproc at once, noconnection on a lost link), links and exit
-// signals both ways, rpc/erpc (SPAWN_REQUEST) and the old `rex` path, dead-peer detection
-// on a SIGSTOPped node, and simultaneous connects.
+// Distribution semantics against live Erlang and Elixir nodes: gen_server calls and casts
+// both ways, monitors (by pid and name, noproc at once, noconnection on a lost link), links
+// and exit signals both ways, rpc/erpc (SPAWN_REQUEST) and the old `rex` path, dead-peer
+// detection on a SIGSTOPped node, and simultaneous connects.
 //
 // BEAM-side helpers live in rebar_fixture/src/convoy_fixture_semantics.erl; every wait is
 // bounded and every OS process is killed by PID (process group) when its test ends.
@@ -20,6 +20,7 @@
 #include "convoy/node.hpp"
 #include "convoy/services.hpp"
 #include "harness.hpp"
+#include "printed_term.hpp"
 
 namespace convoy::test {
 namespace {
@@ -30,55 +31,22 @@ using std::chrono::milliseconds;
 
 // --- BEAM processes ----------------------------------------------------------------------
 
-std::vector<std::string> beam_argv(Kind kind, const std::string& name, const std::string& expr,
-                                   const std::vector<std::string>& extra = {}) {
-  if (kind == Kind::erlang) {
-    std::vector<std::string> argv{"erl", "-name", name, "-setcookie", kCookie, "-noshell"};
-    for (auto& f : beam_flags()) argv.push_back(f);
-    for (auto& f : extra) argv.push_back(f);
-    argv.insert(argv.end(), {"-eval", expr});
-    return argv;
-  }
-  std::string erl_flags;
-  for (auto& f : beam_flags()) erl_flags += (erl_flags.empty() ? "" : " ") + f;
-  for (auto& f : extra) erl_flags += " " + f;
-  return {"elixir", "--erl", erl_flags, "--name", name, "--cookie", kCookie, "-e", expr};
-}
-
 // A long-running BEAM node running convoy_fixture_semantics:serve() (fixture_server, echo,
 // semantics, stuck). `prelude` runs first (Elixir only: e.g. a defmodule).
-struct Peer {
-  std::string name;
-  std::uint16_t port = 0;
-  Process process;
-};
-
-Peer start_peer(Kind kind, const std::string& sname, const std::vector<std::string>& extra = {},
-                const std::string& prelude = {}) {
-  const auto port = free_port();
-  const std::string name = sname + "-" + std::to_string(port) + "@127.0.0.1";
-  const std::string expr = kind == Kind::erlang ? "convoy_fixture_semantics:serve()"
-                                                : prelude + "\n:convoy_fixture_semantics.serve()";
-  Peer peer{name, port, Process(beam_argv(kind, name, expr, extra))};
-  if (!peer.process.wait_output("READY", 30s) || !wait_listening(port, 10s)) {
-    throw std::runtime_error("BEAM node " + name + " did not start:\n" + peer.process.output());
-  }
-  return peer;
+BeamNode start_peer(Kind kind, const std::string& sname, const std::vector<std::string>& extra = {},
+                    const std::string& prelude = {}) {
+  return BeamNode::serve(kind, sname,
+                         kind == Kind::erlang ? "convoy_fixture_semantics:serve()"
+                                              : prelude + "\n:convoy_fixture_semantics.serve()",
+                         extra);
 }
 
 // A BEAM client running `expr` in the background (run_client blocks; this one does not, so
 // the test thread can drive an in-process Node meanwhile). Named `sname-PORT@127.0.0.1`.
-struct Client {
-  std::string name;
-  std::uint16_t port = 0;
-  Process process;
-};
-
-Client start_client(Kind kind, const std::string& expr, const std::vector<std::string>& extra = {},
-                    const std::string& sname = "client") {
-  const auto port = free_port();
-  const std::string name = sname + "-" + std::to_string(port) + "@127.0.0.1";
-  return Client{name, port, Process(beam_argv(kind, name, expr, extra))};
+BeamNode start_client(Kind kind, const std::string& expr,
+                      const std::vector<std::string>& extra = {},
+                      const std::string& sname = "client") {
+  return BeamNode::spawn(kind, sname, expr, extra);
 }
 
 bool contains(const std::string& text, const std::string& what) {
@@ -197,9 +165,10 @@ TEST(SemanticsGenServer, ErlangAndElixirCallTheCNodeService) {
                                    "halt().");
   ASSERT_TRUE(r.exit_code.has_value()) << r.output;
   EXPECT_TRUE(contains(r.output, "PING pong")) << r.output;
-  EXPECT_TRUE(contains(r.output, "CALL ok pong")) << r.output;
-  // ~w prints binaries and strings as bytes.
-  EXPECT_TRUE(contains(r.output, "CALL ok {a,[1,2|t],<<98>>,#{k => 1.5}}")) << r.output;
+  const std::vector<Term> replies{
+      atom("pong"), tuple({atom("a"), Term::list({Term::integer(1), Term::integer(2)}, atom("t")),
+                           Term::binary("b"), Term::map({{atom("k"), Term::float_(1.5)}})})};
+  EXPECT_EQ(printed_terms(r.output, "CALL ok "), replies) << r.output;
 
   auto ex = run_client(
       Kind::elixir,
@@ -295,8 +264,8 @@ TEST(SemanticsGenServer, BeamClientsCallAndCastACppGenServer) {
       << erl.process.output();
   const auto eout = erl.process.output();
   EXPECT_TRUE(contains(eout, "PING pong")) << eout;
-  EXPECT_TRUE(contains(eout, "CALL ok 42")) << eout;
-  EXPECT_TRUE(contains(eout, "CALL ok {later,x}")) << eout;
+  const std::vector<Term> replies{Term::integer(42), tuple({atom("later"), atom("x")})};
+  EXPECT_EQ(printed_terms(eout, "CALL ok "), replies) << eout;
 
   const auto x = ex_atom(node->name().str());
   auto ex = start_client(
@@ -751,19 +720,27 @@ TEST(SemanticsRpc, ErlangRpcErpcCastAndRexToTheCNode) {
   const auto& o = r.output;
   EXPECT_TRUE(contains(o, "RPC ping pong")) << o;
   EXPECT_TRUE(contains(o, "RPCMIXED rpc true")) << o;
-  EXPECT_TRUE(contains(o, "RPC node '" + c.name + "'")) << o;
-  EXPECT_TRUE(std::regex_search(o, std::regex("RPC nodes \\['client-[0-9]+@127.0.0.1'\\]"))) << o;
+  EXPECT_EQ(printed_terms(o, "RPC node "), std::vector<Term>{atom(c.name)}) << o;
+  // The calling node, alone.
+  const auto nodes = printed_term(o, "RPC nodes ");
+  const auto listed = nodes.ok() ? nodes->list_elements() : std::vector<Term>{};
+  EXPECT_TRUE(
+      listed.size() == 1 && listed[0].is_atom() &&
+      std::regex_match(listed[0].as_atom()->name, std::regex("client-[0-9]+@127\\.0\\.0\\.1")))
+      << o;
   EXPECT_TRUE(contains(o, "RPC undef {badrpc,{'EXIT',{undef,")) << o;
   EXPECT_TRUE(contains(o, "RPC badarity {badrpc,{'EXIT',{undef,")) << o;
   EXPECT_TRUE(contains(o, "ERPC ping ok pong")) << o;
   EXPECT_TRUE(contains(o, "RPCMIXED erpc true")) << o;
-  EXPECT_TRUE(contains(o, "ERPC node ok '" + c.name + "'")) << o;
+  EXPECT_EQ(printed_terms(o, "ERPC node ok "), std::vector<Term>{atom(c.name)}) << o;
   EXPECT_TRUE(contains(o, "ERPC undef error {exception,undef,")) << o;
   EXPECT_TRUE(contains(o, "CAST echo true")) << o;
   EXPECT_TRUE(contains(o, "CAST undef true")) << o;
   EXPECT_TRUE(contains(o, "RPC after_cast still_here")) << o;
   EXPECT_TRUE(contains(o, "REX ping pong")) << o;
-  EXPECT_TRUE(contains(o, "REX echo {x,[121],<<122>>}")) << o;  // ~w: {x,"y",<<"z">>}
+  EXPECT_EQ(printed_terms(o, "REX echo "),
+            std::vector<Term>{tuple({atom("x"), Term::string("y"), Term::binary("z")})})
+      << o;
   EXPECT_TRUE(contains(o, "REX undef {badrpc,{'EXIT',{undef,")) << o;
   EXPECT_TRUE(c.process.running()) << c.process.output();
 
@@ -979,12 +956,12 @@ TEST(SemanticsCall, CppCallsAnElixirGenServerTimesOutCleanlyAndGetsNoprocFast) {
 
 TEST(SemanticsTicks, SigstoppedPeerIsDroppedByTheCNodeWithinTicktimeAndComesBack) {
   auto c = CNode::start(kCookie, {"--net-ticktime", "4"});
-  const auto port = free_port();
-  const std::string peer = "frozen-" + std::to_string(port) + "@127.0.0.1";
   // The peer re-pings the c_node whenever it is not connected (every 500 ms).
-  Process p(beam_argv(Kind::erlang, peer,
-                      "convoy_fixture_semantics:keep_connected(" + erl_atom(c.name) + ", 500)",
-                      {"-kernel", "net_ticktime", "4"}));
+  auto frozen = start_client(
+      Kind::erlang, "convoy_fixture_semantics:keep_connected(" + erl_atom(c.name) + ", 500)",
+      {"-kernel", "net_ticktime", "4"}, "frozen");
+  const std::string& peer = frozen.name;
+  Process& p = frozen.process;
   ASSERT_TRUE(p.wait_output("KEEP pong", 30s)) << p.output();
   ASSERT_TRUE(c.process.wait_output("link up: " + peer, 5s)) << c.process.output();
   // Idle, so only ticks flow. A BEAM node ticks when it wrote nothing for a tick interval
@@ -1005,8 +982,9 @@ TEST(SemanticsTicks, SigstoppedPeerIsDroppedByTheCNodeWithinTicktimeAndComesBack
   // nodedown fired: the c_node no longer lists it.
   auto r = run_client(Kind::erlang, "convoy_fixture:call({c_node, " + erl_atom(c.name) +
                                         "}, nodes, 5000), halt().");
-  EXPECT_TRUE(contains(r.output, "CALL ok")) << r.output;
-  EXPECT_FALSE(contains(r.output, peer)) << r.output;
+  const auto nodes = printed_term(r.output, "CALL ok ");
+  EXPECT_TRUE(nodes.ok() && nodes->is_list()) << r.output;
+  EXPECT_FALSE(nodes.ok() && has_element(*nodes, atom(peer))) << r.output;
 
   // SIGCONT: the peer sees the link gone and pings again; the link comes back.
   p.signal(SIGCONT);

@@ -227,39 +227,51 @@ std::vector<std::string> beam_flags() {
           "{127,0,0,1}"};
 }
 
-namespace {
 std::vector<std::string> beam_argv(BeamNode::Kind kind, const std::string& name,
-                                   const std::string& cookie, const std::string& expr) {
+                                   const std::string& expr, const std::vector<std::string>& extra,
+                                   const std::string& cookie) {
+  std::vector<std::string> flags = beam_flags();
+  flags.insert(flags.end(), extra.begin(), extra.end());
   if (kind == BeamNode::Kind::erlang) {
     std::vector<std::string> argv{"erl", "-name", name, "-setcookie", cookie, "-noshell"};
-    for (auto& f : beam_flags()) argv.push_back(f);
+    argv.insert(argv.end(), flags.begin(), flags.end());
     argv.insert(argv.end(), {"-eval", expr});
     return argv;
   }
+  // elixir passes --erl on to erl word-split, so no flag may hold a space.
   std::string erl_flags;
-  for (auto& f : beam_flags()) erl_flags += (erl_flags.empty() ? "" : " ") + f;
+  for (auto& f : flags) erl_flags += (erl_flags.empty() ? "" : " ") + f;
   return {"elixir", "--erl", erl_flags, "--name", name, "--cookie", cookie, "-e", expr};
 }
-}  // namespace
 
-BeamNode BeamNode::start(Kind kind, const std::string& sname, const std::string& cookie) {
+BeamNode BeamNode::spawn(Kind kind, const std::string& sname, const std::string& expr,
+                         const std::vector<std::string>& extra, const std::string& cookie) {
   const auto port = free_port();
   const std::string name = sname + "-" + std::to_string(port) + "@127.0.0.1";
-  const std::string expr =
-      kind == Kind::erlang ? "convoy_fixture:serve()" : ":convoy_fixture.serve()";
-  BeamNode node{name, port, Process(beam_argv(kind, name, cookie, expr))};
-  if (!node.process.wait_output("READY", 30s) || !wait_listening(port, 10s)) {
-    throw std::runtime_error("BEAM node " + name + " did not start:\n" + node.process.output());
+  return BeamNode{name, port, Process(beam_argv(kind, name, expr, extra, cookie))};
+}
+
+BeamNode BeamNode::serve(Kind kind, const std::string& sname, const std::string& expr,
+                         const std::vector<std::string>& extra, const std::string& cookie) {
+  auto node = spawn(kind, sname, expr, extra, cookie);
+  if (!node.process.wait_output("READY", 30s) || !wait_listening(node.port, 10s)) {
+    throw std::runtime_error("BEAM node " + node.name + " did not start:\n" +
+                             node.process.output());
   }
   return node;
 }
 
+BeamNode BeamNode::start(Kind kind, const std::string& sname, const std::string& cookie) {
+  return serve(kind, sname,
+               kind == Kind::erlang ? "convoy_fixture:serve()" : ":convoy_fixture.serve()", {},
+               cookie);
+}
+
 ClientResult run_client(BeamNode::Kind kind, const std::string& expr,
                         std::chrono::milliseconds limit, const std::string& cookie) {
-  const std::string name = "client-" + std::to_string(free_port()) + "@127.0.0.1";
-  Process p(beam_argv(kind, name, cookie, expr));
-  auto code = p.wait(limit);
-  return {code, p.output()};
+  auto client = BeamNode::spawn(kind, "client", expr, {}, cookie);
+  auto code = client.process.wait(limit);
+  return {code, client.process.output()};
 }
 
 CNode CNode::start(const std::string& cookie, std::vector<std::string> extra) {

@@ -56,17 +56,40 @@ class Process {
   std::filesystem::path log_;
 };
 
+inline const std::string kCookie = "convoy-test-cookie";
+
 // Flags every BEAM test node gets: no epmd, the fixture's epmd module, loopback only.
 std::vector<std::string> beam_flags();
 
-// A long-running BEAM node serving the fixture's `fixture_server` and `echo`.
 struct BeamNode {
   enum class Kind { erlang, elixir };
-  static BeamNode start(Kind kind, const std::string& sname, const std::string& cookie);
+
+  // Starts a BEAM node named "<sname>-<free port>@127.0.0.1" that runs `expr` (Erlang for
+  // erlang, Elixir for elixir) and returns at once; the node boots meanwhile.
+  static BeamNode spawn(Kind kind, const std::string& sname, const std::string& expr,
+                        const std::vector<std::string>& extra = {},
+                        const std::string& cookie = kCookie);
+  // spawn(), then waits (bounded) until the node printed READY and listens; throws with
+  // its output if it does not. For `expr`s that serve, e.g. convoy_fixture:serve().
+  static BeamNode serve(Kind kind, const std::string& sname, const std::string& expr,
+                        const std::vector<std::string>& extra = {},
+                        const std::string& cookie = kCookie);
+  // A long-running node serving the fixture's `fixture_server` and `echo`
+  // (convoy_fixture:serve()).
+  static BeamNode start(Kind kind, const std::string& sname, const std::string& cookie = kCookie);
+
   std::string name;  // "sname-PORT@127.0.0.1"
   std::uint16_t port = 0;
   Process process;
 };
+
+// The command line of a BEAM node named `name` that runs `expr`: beam_flags(), then `extra`
+// (emulator flags such as {"-hidden"} or {"-kernel", "net_ticktime", "4"}; for elixir they
+// go into --erl). BeamNode::spawn runs it; the C++ tests build no other BEAM command line.
+std::vector<std::string> beam_argv(BeamNode::Kind kind, const std::string& name,
+                                   const std::string& expr,
+                                   const std::vector<std::string>& extra = {},
+                                   const std::string& cookie = kCookie);
 
 struct ClientResult {
   std::optional<int> exit_code;  // nullopt: killed at the time limit
@@ -75,19 +98,15 @@ struct ClientResult {
 // A short-lived BEAM node that runs `expr` (Erlang for erlang, Elixir for elixir), then
 // halts. The node gets a fresh name; `cookie` defaults to the suite's.
 ClientResult run_client(BeamNode::Kind kind, const std::string& expr,
-                        std::chrono::milliseconds limit = 60s,
-                        const std::string& cookie = "convoy-test-cookie");
+                        std::chrono::milliseconds limit = 60s, const std::string& cookie = kCookie);
 
 // The c_node executable under test on a free port.
 struct CNode {
-  static CNode start(const std::string& cookie = "convoy-test-cookie",
-                     std::vector<std::string> extra = {});
+  static CNode start(const std::string& cookie = kCookie, std::vector<std::string> extra = {});
   std::string name;
   std::uint16_t port = 0;
   Process process;
 };
-
-inline const std::string kCookie = "convoy-test-cookie";
 
 // Options for an in-process Node named "<sname>-<free port>@127.0.0.1", bound to loopback.
 NodeOptions loopback_options(const std::string& sname, const std::string& cookie = kCookie);

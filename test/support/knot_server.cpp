@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -21,6 +22,30 @@ void write_file(const std::filesystem::path& p, const std::string& text) {
   std::ofstream out(p, std::ios::binary | std::ios::trunc);
   out << text;
   if (!out) throw std::runtime_error("cannot write " + p.string());
+}
+
+std::string read_file(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read " + p.string());
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// `text` with every placeholder replaced; throws if one is left that `values` does not name.
+std::string fill_template(std::string text,
+                          const std::vector<std::pair<std::string, std::string>>& values) {
+  for (const auto& [key, value] : values) {
+    for (auto at = text.find(key); at != std::string::npos;
+         at = text.find(key, at + value.size())) {
+      text.replace(at, key.size(), value);
+    }
+  }
+  static const std::regex left("@[A-Z_]+@");
+  if (std::smatch m; std::regex_search(text, m, left)) {
+    throw std::runtime_error("knot.conf template: nothing fills in " + m.str());
+  }
+  return text;
 }
 
 std::string zone_file_name(const std::string& zone) {
@@ -45,37 +70,14 @@ KnotServer::KnotServer(const std::string& zone_text, Options options)
   try {
     port_ = options_.port != 0 ? options_.port : free_dns_port();
     std::filesystem::create_directory(dir_ / "db");  // knotd does not create it
-    const auto d = dir_.string();
-    std::ostringstream conf;
-    conf << "server:\n"
-         << "    rundir: \"" << d << "\"\n"
-         << "    pidfile: \"" << d << "/knot.pid\"\n"
-         << "    listen: 127.0.0.1@" << port_ << "\n"
-         << (options_.ipv6 ? "    listen: ::1@" + std::to_string(port_) + "\n" : "")
-         // The machine has two cores and the tests run other servers next to this one.
-         << "    udp-workers: 1\n"
-         << "    tcp-workers: 1\n"
-         << "    background-workers: 1\n"
-         << "log:\n"
-         << "  - target: stdout\n"
-         << "    any: info\n"
-         << "database:\n"
-         << "    storage: \"" << d << "/db\"\n"
-         << "control:\n"
-         << "    listen: \"" << d << "/knot.sock\"\n"
-         << "template:\n"
-         << "  - id: default\n"
-         << "    storage: \"" << d << "\"\n"
-         << "    semantic-checks: off\n"
-         // The zone file stays as written; runtime changes live in the journal, which is
-         // replayed on start, so restart() serves what was last committed.
-         << "    zonefile-sync: -1\n"
-         << "    zonefile-load: whole\n"
-         << "    journal-content: changes\n"
-         << "zone:\n"
-         << "  - domain: " << options_.zone << "\n"
-         << "    file: \"" << zone_file_name(options_.zone) << "\"\n";
-    write_file(dir_ / "knot.conf", conf.str());
+    std::string listen = "127.0.0.1@" + std::to_string(port_);
+    if (options_.ipv6) listen += ", ::1@" + std::to_string(port_);
+    const std::string conf = fill_template(read_file(CONVOY_KNOT_CONF_TEMPLATE),
+                                           {{"@DIR@", dir_.string()},
+                                            {"@LISTEN@", listen},
+                                            {"@ZONE@", options_.zone},
+                                            {"@ZONE_FILE@", zone_file_name(options_.zone)}});
+    write_file(dir_ / "knot.conf", conf);
     std::string text = zone_text;
     if (text.find("$ORIGIN") == std::string::npos) text = "$ORIGIN " + options_.zone + "\n" + text;
     write_file(dir_ / zone_file_name(options_.zone), text);

@@ -54,7 +54,8 @@ class KnotServer {
     std::uint32_t ttl = 0;
   };
 
-  // Writes the config and `zone_text` (zone-file syntax; $ORIGIN defaults to the zone),
+  // Writes the config (knot.conf.in next to this file, filled in) and `zone_text`
+  // (zone-file syntax; $ORIGIN defaults to the zone),
   // starts knotd and returns once the zone is served over UDP and TCP.
   explicit KnotServer(const std::string& zone_text, Options options);
   explicit KnotServer(const std::string& zone_text) : KnotServer(zone_text, Options{}) {}
