@@ -5,17 +5,20 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
-#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "convoy/result.hpp"
 
 namespace convoy::ei {
 
 // ei indexes its buffers with int; keep every single piece comfortably below that.
 inline constexpr std::size_t kMaxPiece = static_cast<std::size_t>(INT_MAX) - 64;
 
-class Invalid : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
+// Every way decode() refuses its input: Errc::decode_error, message "external term: ...".
+inline Error decode_error(std::string_view what) {
+  return make_error(Errc::decode_error, "external term: " + std::string(what));
+}
 
 // Decoding reads untrusted bytes, and ei's decoders take no length: they trust every length
 // field and follow every nesting level recursively. So decode() first runs validate(), a
@@ -24,7 +27,14 @@ class Invalid : public std::runtime_error {
 // when that succeeds are ei's decoders run over the same bytes, and then only over the
 // prefix validate() vouched for.
 //
-// Returns the offset one past the term that starts at bytes[1]; throws Invalid.
-std::size_t validate(std::span<const std::uint8_t> bytes);
+// validate() also rejects every value a Term constructor would refuse (atoms that are not
+// UTF-8 or exceed 255 characters, inf/NaN, NUL bytes in the names ei returns as C strings,
+// refs without 1..5 id words, fun arities above 255, bitstrings whose trailing bit count is
+// not 1..8, closures whose size field does not match), so building the Term from bytes it
+// accepted cannot throw.
+//
+// Returns the offset one past the term that starts at bytes[1], or a decode_error. Never
+// throws.
+Result<std::size_t> validate(std::span<const std::uint8_t> bytes);
 
 }  // namespace convoy::ei

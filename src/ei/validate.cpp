@@ -1,10 +1,14 @@
 // validate(): the bounds-checked walk over external term format that decode() runs before
-// any ei decoder sees the bytes.
+// any ei decoder sees the bytes. Errors are sticky: the first failure is recorded, every
+// read after it fails fast without touching the bytes, and the walk stops.
 #include <ei.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "convoy/term.hpp"
@@ -15,17 +19,59 @@ namespace {
 
 constexpr std::uint8_t kCompressedTag = 'P';
 constexpr std::uint8_t kOldFunTag = 'u';
+constexpr std::size_t kMaxAtomChars = 255;
+constexpr std::size_t kFloatTextLen = 31;
+
+// Strict UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF), the rule Term::atom
+// and the other name checks in src/term/term.cpp apply: anything they would refuse must
+// be refused here first. Returns the number of code points, or -1.
+std::ptrdiff_t utf8_length(const std::uint8_t* s, std::size_t n) {
+  std::ptrdiff_t chars = 0;
+  std::size_t i = 0;
+  while (i < n) {
+    const std::uint8_t c = s[i];
+    std::size_t extra = 0;
+    std::uint32_t cp = 0;
+    if (c < 0x80) {
+      cp = c;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      extra = 1;
+      cp = c & 0x1Fu;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      extra = 2;
+      cp = c & 0x0Fu;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      extra = 3;
+      cp = c & 0x07u;
+    } else {
+      return -1;
+    }
+    if (n - i <= extra) return -1;
+    for (std::size_t k = 1; k <= extra; ++k) {
+      const std::uint8_t cc = s[i + k];
+      if ((cc & 0xC0u) != 0x80u) return -1;
+      cp = (cp << 6) | (cc & 0x3Fu);
+    }
+    if ((extra == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+        (extra == 3 && (cp < 0x10000 || cp > 0x10FFFF))) {
+      return -1;
+    }
+    i += extra + 1;
+    ++chars;
+  }
+  return chars;
+}
 
 class Validator {
  public:
   explicit Validator(std::span<const std::uint8_t> bytes)
       : b_(bytes.data()), limit_(std::min(bytes.size(), kMaxPiece)) {}
 
-  // Returns the offset one past the term that starts at offset 1.
-  std::size_t run() {
+  // The offset one past the term that starts at offset 1.
+  Result<std::size_t> run() {
     pos_ = 1;
     stack_.push_back(Frame{1, 0, false});
-    while (!stack_.empty()) {
+    while (!failed_ && !stack_.empty()) {
       Frame& top = stack_.back();
       if (top.pending == 0) {
         if (top.end != 0 && pos_ != top.end) {
@@ -37,12 +83,13 @@ class Validator {
       --top.pending;
       // A list tail that is itself a LIST_EXT continues the same list: the decoder loops
       // over such chains, so they need not (and must not) count as nesting.
-      if (top.pending == 0 && top.list_tail && need_peek() == ERL_LIST_EXT) stack_.pop_back();
+      if (top.pending == 0 && top.list_tail && peek() == ERL_LIST_EXT) stack_.pop_back();
       one();
       if (stack_.size() - 1 > kMaxDecodeDepth) {
         fail("nesting deeper than " + std::to_string(kMaxDecodeDepth));
       }
     }
+    if (failed_) return decode_error(error_);
     return pos_;
   }
 
@@ -53,45 +100,46 @@ class Validator {
     bool list_tail;         // the last pending sub-term is a list tail
   };
 
-  [[noreturn]] void fail(const std::string& what) const {
-    throw Invalid(what + " (at byte " + std::to_string(pos_) + ")");
+  // Records the first failure only; the walk loop stops at it.
+  void fail(std::string_view what) {
+    if (failed_) return;
+    failed_ = true;
+    error_ = std::string(what) + " (at byte " + std::to_string(pos_) + ")";
   }
 
-  void need(std::size_t n) const {
-    if (limit_ - pos_ < n) fail("truncated external term");
+  // The primitive reads: after a failure they return 0 and do not move.
+  bool need(std::size_t n) {
+    if (failed_) return false;
+    if (limit_ - pos_ < n) {
+      fail("truncated external term");
+      return false;
+    }
+    return true;
   }
-  std::uint8_t need_peek() const {
-    need(1);
-    return b_[pos_];
-  }
-  std::uint8_t u8() {
-    need(1);
-    return b_[pos_++];
-  }
+  std::uint8_t peek() { return need(1) ? b_[pos_] : 0; }
+  std::uint8_t u8() { return need(1) ? b_[pos_++] : 0; }
   std::uint32_t u16() {
-    need(2);
+    if (!need(2)) return 0;
     const std::uint32_t v = (std::uint32_t{b_[pos_]} << 8) | b_[pos_ + 1];
     pos_ += 2;
     return v;
   }
   std::uint32_t u32() {
-    need(4);
+    if (!need(4)) return 0;
     const std::uint32_t v = (std::uint32_t{b_[pos_]} << 24) | (std::uint32_t{b_[pos_ + 1]} << 16) |
                             (std::uint32_t{b_[pos_ + 2]} << 8) | b_[pos_ + 3];
     pos_ += 4;
     return v;
   }
   void skip(std::size_t n) {
-    need(n);
-    pos_ += n;
-  }
-  // Every sub-term takes at least one byte: refuse counts the input cannot back before
-  // anything is sized from them.
-  void plausible_count(std::uint64_t n) const {
-    if (n > limit_ - pos_) fail("element count exceeds the bytes left");
+    if (need(n)) pos_ += n;
   }
 
+  // Queues `pending` sub-terms. Every sub-term takes at least one byte: refuse counts the
+  // input cannot back before anything is sized from them.
   void push(std::uint64_t pending, std::size_t end, bool list_tail) {
+    if (failed_) return;
+    if (pending > limit_ - pos_) return fail("element count exceeds the bytes left");
     stack_.push_back(Frame{pending, end, list_tail});
   }
 
@@ -117,13 +165,41 @@ class Validator {
         utf8 = true;
         break;
       default:
-        fail("expected an atom");
+        return fail("expected an atom");
     }
-    // ei's atom buffers hold 255 Latin-1 or 255*4 UTF-8 bytes.
-    if (len > (utf8 ? 255u * 4 : 255u)) fail("atom longer than 255 characters");
-    need(len);
-    if (c_string && std::memchr(b_ + pos_, 0, len) != nullptr) fail("NUL byte in a name");
+    // ei's atom buffers hold 255 Latin-1 or 255*4 UTF-8 bytes. Latin-1 text is one
+    // character a byte and always converts to valid UTF-8; UTF-8 text ei copies unchecked.
+    if (len > (utf8 ? kMaxAtomChars * 4 : kMaxAtomChars)) {
+      return fail("atom longer than 255 characters");
+    }
+    if (!need(len)) return;
+    const std::uint8_t* text = b_ + pos_;
+    if (c_string && std::memchr(text, 0, len) != nullptr) return fail("NUL byte in a name");
+    if (utf8) {
+      const std::ptrdiff_t chars = utf8_length(text, len);
+      if (chars < 0) return fail("atom is not valid UTF-8");
+      if (static_cast<std::size_t>(chars) > kMaxAtomChars) {
+        return fail("atom longer than 255 characters");
+      }
+    }
     pos_ += len;
+  }
+
+  // FLOAT_EXT is printf("%.20e") text that ei reads back with sscanf("%lf").
+  void float_text() {
+    if (!need(kFloatTextLen)) return;
+    // Without a NUL inside the field, sscanf could run on past it.
+    if (std::memchr(b_ + pos_, 0, kFloatTextLen) == nullptr) {
+      return fail("unterminated FLOAT_EXT text");
+    }
+    char text[kFloatTextLen];
+    std::memcpy(text, b_ + pos_, kFloatTextLen);
+    // strtod is the conversion sscanf("%lf") performs: "inf", "nan" and 1e999 all parse.
+    char* end = nullptr;
+    const double v = std::strtod(text, &end);
+    if (end == text) return fail("FLOAT_EXT text is not a number");
+    if (!std::isfinite(v)) return fail("non-finite float");
+    pos_ += kFloatTextLen;
   }
 
   void small_or_int() {
@@ -139,18 +215,21 @@ class Validator {
 
   void pid() {
     const std::uint8_t tag = u8();
-    if (tag != ERL_NEW_PID_EXT && tag != ERL_PID_EXT) fail("expected a pid");
+    if (tag != ERL_NEW_PID_EXT && tag != ERL_PID_EXT) return fail("expected a pid");
     atom(true);
     skip(tag == ERL_NEW_PID_EXT ? 12 : 9);
   }
 
+  // NEW_FUN_EXT. Its arity is one byte, so never above 255; ei takes the free variables'
+  // extent from the size field, so the walk checks that they fill it exactly.
   void closure(std::size_t start) {
     const std::uint32_t size = u32();  // counts itself, not the tag
-    const std::size_t end = start + 1 + size;
+    if (failed_) return;
     // Size, arity, uniq, index, num_free: the smallest possible header.
     if (size < 4 + 1 + 16 + 4 + 4 || size > limit_ - start - 1) {
-      fail("closure size field out of range");
+      return fail("closure size field out of range");
     }
+    const std::size_t end = start + 1 + size;
     // The fixed part must lie inside the closure's own size.
     const std::size_t saved_limit = limit_;
     limit_ = end;
@@ -161,7 +240,6 @@ class Validator {
     small_or_int();  // old uniq
     pid();
     limit_ = saved_limit;
-    plausible_count(num_free);
     push(num_free, end, false);
   }
 
@@ -169,112 +247,89 @@ class Validator {
   void one() {
     const std::size_t start = pos_;
     const std::uint8_t tag = u8();
+    if (failed_) return;
     switch (tag) {
       case ERL_SMALL_INTEGER_EXT:
-        skip(1);
-        return;
+        return skip(1);
       case ERL_INTEGER_EXT:
-        skip(4);
-        return;
+        return skip(4);
       case ERL_SMALL_BIG_EXT:
       case ERL_LARGE_BIG_EXT: {
         const std::size_t n = tag == ERL_SMALL_BIG_EXT ? u8() : u32();
-        if (u8() > 1) fail("bignum sign byte is not 0 or 1");
-        skip(n);
-        return;
+        if (u8() > 1) return fail("bignum sign byte is not 0 or 1");
+        return skip(n);
       }
-      case NEW_FLOAT_EXT: {
-        need(8);
+      case NEW_FLOAT_EXT:
+        if (!need(8)) return;
         // All-ones exponent: inf or NaN, which Erlang never sends.
-        if ((b_[pos_] & 0x7F) == 0x7F && (b_[pos_ + 1] & 0xF0) == 0xF0) fail("non-finite float");
+        if ((b_[pos_] & 0x7F) == 0x7F && (b_[pos_ + 1] & 0xF0) == 0xF0) {
+          return fail("non-finite float");
+        }
         pos_ += 8;
         return;
-      }
       case ERL_FLOAT_EXT:
-        // ei sscanf()s this 31-byte text field; without a NUL inside, sscanf could run on.
-        need(31);
-        if (std::memchr(b_ + pos_, 0, 31) == nullptr) fail("unterminated FLOAT_EXT text");
-        pos_ += 31;
-        return;
+        return float_text();
       case ERL_ATOM_EXT:
       case ERL_SMALL_ATOM_EXT:
       case ERL_ATOM_UTF8_EXT:
       case ERL_SMALL_ATOM_UTF8_EXT:
         pos_ = start;
-        atom(false);
-        return;
+        return atom(false);
       case ERL_NEW_PID_EXT:
       case ERL_PID_EXT:
         pos_ = start;
-        pid();
-        return;
+        return pid();
       case ERL_PORT_EXT:
       case ERL_NEW_PORT_EXT:
       case ERL_V4_PORT_EXT:
         atom(true);
-        skip(tag == ERL_PORT_EXT ? 5 : (tag == ERL_NEW_PORT_EXT ? 8 : 12));
-        return;
+        return skip(tag == ERL_PORT_EXT ? 5 : (tag == ERL_NEW_PORT_EXT ? 8 : 12));
       case ERL_REFERENCE_EXT:
         atom(true);
-        skip(5);
-        return;
+        return skip(5);
       case ERL_NEW_REFERENCE_EXT:
       case ERL_NEWER_REFERENCE_EXT: {
         const std::size_t words = u16();
-        if (words < 1 || words > 5) fail("reference with other than 1..5 id words");
+        if (words < 1 || words > 5) return fail("reference with other than 1..5 id words");
         atom(true);
-        skip((tag == ERL_NEW_REFERENCE_EXT ? 1 : 4) + 4 * words);
-        return;
+        return skip((tag == ERL_NEW_REFERENCE_EXT ? 1 : 4) + 4 * words);
       }
       case ERL_NIL_EXT:
         return;
       case ERL_STRING_EXT:
-        skip(u16());
-        return;
-      case ERL_LIST_EXT: {
-        const std::uint32_t n = u32();
-        plausible_count(std::uint64_t{n} + 1);
-        push(std::uint64_t{n} + 1, 0, true);
-        return;
-      }
+        return skip(u16());
+      case ERL_LIST_EXT:
+        return push(std::uint64_t{u32()} + 1, 0, true);
       case ERL_SMALL_TUPLE_EXT:
-      case ERL_LARGE_TUPLE_EXT: {
-        const std::uint32_t n = tag == ERL_SMALL_TUPLE_EXT ? u8() : u32();
-        plausible_count(n);
-        push(n, 0, false);
-        return;
-      }
-      case ERL_MAP_EXT: {
-        const std::uint64_t n = std::uint64_t{u32()} * 2;
-        plausible_count(n);
-        push(n, 0, false);
-        return;
-      }
+        return push(u8(), 0, false);
+      case ERL_LARGE_TUPLE_EXT:
+        return push(u32(), 0, false);
+      case ERL_MAP_EXT:
+        return push(std::uint64_t{u32()} * 2, 0, false);
       case ERL_BINARY_EXT:
-        skip(u32());
-        return;
+        return skip(u32());
       case ERL_BIT_BINARY_EXT: {
         const std::size_t n = u32();
         const std::uint8_t bits = u8();
-        if (n == 0 ? bits != 0 : (bits < 1 || bits > 8)) fail("bad bitstring trailing bit count");
-        skip(n);
-        return;
+        if (n == 0 ? bits != 0 : (bits < 1 || bits > 8)) {
+          return fail("bad bitstring trailing bit count");
+        }
+        return skip(n);
       }
       case ERL_EXPORT_EXT:
-        atom(true);
-        atom(true);
-        if (u8() != ERL_SMALL_INTEGER_EXT) fail("export fun arity is not a small integer");
-        skip(1);
-        return;
+        atom(true);  // module
+        atom(true);  // function
+        // A SMALL_INTEGER_EXT arity is 0..255 by construction.
+        if (u8() != ERL_SMALL_INTEGER_EXT) return fail("export fun arity is not a small integer");
+        return skip(1);
       case ERL_NEW_FUN_EXT:
-        closure(start);
-        return;
+        return closure(start);
       case kOldFunTag:
-        fail("FUN_EXT (pre-R8 fun) is not supported");
+        return fail("FUN_EXT (pre-R8 fun) is not supported");
       case kCompressedTag:
-        fail("compressed terms are not supported");
+        return fail("compressed terms are not supported");
       default:
-        fail("unknown tag " + std::to_string(tag));
+        return fail("unknown tag " + std::to_string(tag));
     }
   }
 
@@ -282,10 +337,12 @@ class Validator {
   std::size_t limit_;
   std::size_t pos_ = 0;
   std::vector<Frame> stack_;
+  bool failed_ = false;
+  std::string error_;
 };
 
 }  // namespace
 
-std::size_t validate(std::span<const std::uint8_t> bytes) { return Validator(bytes).run(); }
+Result<std::size_t> validate(std::span<const std::uint8_t> bytes) { return Validator(bytes).run(); }
 
 }  // namespace convoy::ei
