@@ -13,6 +13,7 @@
 
 #include "convoy/term.hpp"
 #include "ei/codec_internal.hpp"
+#include "term/utf8.hpp"
 
 namespace convoy::ei {
 namespace {
@@ -21,46 +22,6 @@ constexpr std::uint8_t kCompressedTag = 'P';
 constexpr std::uint8_t kOldFunTag = 'u';
 constexpr std::size_t kMaxAtomChars = 255;
 constexpr std::size_t kFloatTextLen = 31;
-
-// Strict UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF), the rule Term::atom
-// and the other name checks in src/term/term.cpp apply: anything they would refuse must
-// be refused here first. Returns the number of code points, or -1.
-std::ptrdiff_t utf8_length(const std::uint8_t* s, std::size_t n) {
-  std::ptrdiff_t chars = 0;
-  std::size_t i = 0;
-  while (i < n) {
-    const std::uint8_t c = s[i];
-    std::size_t extra = 0;
-    std::uint32_t cp = 0;
-    if (c < 0x80) {
-      cp = c;
-    } else if (c >= 0xC2 && c <= 0xDF) {
-      extra = 1;
-      cp = c & 0x1Fu;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      extra = 2;
-      cp = c & 0x0Fu;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      extra = 3;
-      cp = c & 0x07u;
-    } else {
-      return -1;
-    }
-    if (n - i <= extra) return -1;
-    for (std::size_t k = 1; k <= extra; ++k) {
-      const std::uint8_t cc = s[i + k];
-      if ((cc & 0xC0u) != 0x80u) return -1;
-      cp = (cp << 6) | (cc & 0x3Fu);
-    }
-    if ((extra == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-        (extra == 3 && (cp < 0x10000 || cp > 0x10FFFF))) {
-      return -1;
-    }
-    i += extra + 1;
-    ++chars;
-  }
-  return chars;
-}
 
 class Validator {
  public:
@@ -176,7 +137,8 @@ class Validator {
     const std::uint8_t* text = b_ + pos_;
     if (c_string && std::memchr(text, 0, len) != nullptr) return fail("NUL byte in a name");
     if (utf8) {
-      const std::ptrdiff_t chars = utf8_length(text, len);
+      const std::ptrdiff_t chars =
+          term::utf8_length(std::string_view(reinterpret_cast<const char*>(text), len));
       if (chars < 0) return fail("atom is not valid UTF-8");
       if (static_cast<std::size_t>(chars) > kMaxAtomChars) {
         return fail("atom longer than 255 characters");

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "term/term_internal.hpp"
+#include "term/utf8.hpp"
 
 namespace convoy {
 namespace {
@@ -17,48 +18,8 @@ namespace {
 constexpr std::size_t kMaxAtomChars = 255;
 constexpr std::uint8_t kNewFunExt = 112;
 
-// Strict UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF): Erlang rejects such
-// atoms, so accepting them here would only move the failure to the peer.
-// Returns the number of code points, or -1.
-std::ptrdiff_t utf8_length(std::string_view s) {
-  std::ptrdiff_t chars = 0;
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    std::size_t extra = 0;
-    std::uint32_t cp = 0;
-    if (c < 0x80) {
-      cp = c;
-    } else if (c >= 0xC2 && c <= 0xDF) {
-      extra = 1;
-      cp = c & 0x1Fu;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      extra = 2;
-      cp = c & 0x0Fu;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      extra = 3;
-      cp = c & 0x07u;
-    } else {
-      return -1;
-    }
-    if (s.size() - i <= extra) return -1;
-    for (std::size_t k = 1; k <= extra; ++k) {
-      const auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0u) != 0x80u) return -1;
-      cp = (cp << 6) | (cc & 0x3Fu);
-    }
-    if ((extra == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-        (extra == 3 && (cp < 0x10000 || cp > 0x10FFFF))) {
-      return -1;
-    }
-    i += extra + 1;
-    ++chars;
-  }
-  return chars;
-}
-
 void check_atom_text(std::string_view text, const char* what, bool allow_nul) {
-  const std::ptrdiff_t chars = utf8_length(text);
+  const std::ptrdiff_t chars = term::utf8_length(text);
   if (chars < 0) throw std::invalid_argument(std::string(what) + " is not valid UTF-8");
   if (static_cast<std::size_t>(chars) > kMaxAtomChars) {
     throw std::invalid_argument(std::string(what) + " is longer than 255 characters");
