@@ -57,15 +57,23 @@ void settle(Node& node, std::chrono::milliseconds d) {
       node, [] { return false; }, d);
 }
 
+// Connects `node` to `peer` and waits (bounded) for the outcome.
+Status connect_and_wait(Node& node, const std::string& peer) {
+  std::optional<Status> up;
+  node.connect(*NodeName::parse(peer), [&](Status st) { up = st; });
+  if (!pump(
+          node, [&] { return up.has_value(); }, 5s)) {
+    return make_error(Errc::timeout, "the test gave up waiting for connect()");
+  }
+  return *up;
+}
+
 // Defect: a bare 'N' carrying a connected peer's name replaced the healthy link at once.
 TEST(LinkAdmission, UnauthenticatedNameOfAConnectedPeerGetsAliveAndDropsNothing) {
   auto a = start_node("aaa");
   Background b(start_node("bbb"));
-  std::optional<Status> up;
-  a->connect(*NodeName::parse(b.name()), [&](Status st) { up = st; });
-  ASSERT_TRUE(pump(
-      *a, [&] { return up.has_value(); }, 5s));
-  ASSERT_TRUE(up->ok()) << up->error().message;
+  const Status up = connect_and_wait(*a, b.name());
+  ASSERT_TRUE(up.ok()) << up.error().message;
   auto seen = watch(*a, b.name());
 
   for (int round = 0; round < 3; ++round) {
@@ -88,11 +96,8 @@ TEST(LinkAdmission, UnauthenticatedNameOfAConnectedPeerGetsAliveAndDropsNothing)
 TEST(LinkAdmission, WrongCookieAfterAliveLeavesTheOldLinkStanding) {
   auto a = start_node("aaa");
   Background b(start_node("bbb"));
-  std::optional<Status> up;
-  a->connect(*NodeName::parse(b.name()), [&](Status st) { up = st; });
-  ASSERT_TRUE(pump(
-      *a, [&] { return up.has_value(); }, 5s));
-  ASSERT_TRUE(up->ok()) << up->error().message;
+  const Status up = connect_and_wait(*a, b.name());
+  ASSERT_TRUE(up.ok()) << up.error().message;
   auto seen = watch(*a, b.name());
 
   RawPeer attacker(a->name().port());
