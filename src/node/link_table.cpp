@@ -140,11 +140,10 @@ void LinkTable::link_down(Link& link, const Error& why) {
   const std::string name = link.peer();
   const auto it = name.empty() ? peers_.end() : peers_.find(name);
   if (it == peers_.end()) {
-    // A connection that never named itself, or that admission refused.
-    if (link.initiator || !link.was_up) {
-      spdlog::warn("inbound connection from {} failed: {}",
-                   name.empty() ? link.conn->peer_address() : name, why.message);
-    }
+    // An inbound connection that never named itself, or that admission refused (every dial
+    // and every admitted handshake has an entry until reap()).
+    spdlog::warn("inbound connection from {} failed: {}",
+                 name.empty() ? link.conn->peer_address() : name, why.message);
     return;
   }
   Peer& p = it->second;
