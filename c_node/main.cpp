@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
   flag("--poll-interval", &convoy::Config::poll_interval, "Milliseconds between DNS polls")
       ->default_str("5000");
   flag("--prune-after", &convoy::Config::prune_after,
-       "Drop peers absent from this many consecutive answers (0: never, as Caravan)")
+       "Close the link of a peer absent from this many consecutive answers (0: never, as Caravan)")
       ->default_str("0");
   flag("--host-from", &convoy::Config::host_from,
        "Peer host from the SRV 'target' or its 'address' (A/AAAA or Consul .addr. name)")

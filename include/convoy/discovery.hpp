@@ -1,10 +1,10 @@
 #pragma once
 // Peer discovery from Consul's DNS interface, with Caravan.Cluster.DnsStrategy's semantics:
 // poll SRV records for a service, name each peer "<node_sname>-<srv port>@<srv target>",
-// skip ourselves, and dial every peer without a link. Beyond Caravan: EDNS0/TCP so every
-// record is seen, DNS failures change nothing (logged once per outage), optional pruning of
-// peers that left, reconnects with capped exponential backoff and jitter, and hosts taken
-// from the answer's addresses when asked to.
+// skip ourselves, and dial every peer the last answer lists and we have no link to. Beyond
+// Caravan: EDNS0/TCP so every record is seen, DNS failures change nothing (logged once per
+// outage), optionally closing the links of peers that left, reconnects with capped exponential
+// backoff and jitter, and hosts taken from the answer's addresses when asked to.
 //
 // DnsSrvStrategy is pure decision logic (no I/O, no clock of its own) so it is unit-tested
 // against a fake resolver; Discovery runs it: lookups on a resolver thread, decisions and
@@ -41,8 +41,10 @@ struct DnsSrvOptions {
   std::string node_sname;               // peers are "<node_sname>-<port>@<host>"
   std::vector<Nameserver> nameservers;  // empty: the system resolver
   std::chrono::milliseconds poll_interval{5000};
-  // 0: never drop a peer (Caravan). N: drop a peer absent from N consecutive successful
-  // answers. DNS failures never count.
+  // Only peers in the last successful answer are dialled (as Caravan). prune_after decides
+  // what happens to the link of a peer that answer omits: 0 keeps it (Caravan never closes
+  // links); N closes it once N consecutive successful answers omitted the peer. DNS
+  // failures never count.
   int prune_after = 0;
   HostFrom host_from = HostFrom::target;
   std::chrono::milliseconds backoff_initial{500};
@@ -82,7 +84,7 @@ class DnsSrvStrategy {
   // uniformly within [d/2, d] where d = min(max, initial * 2^(failures-1)).
   std::chrono::milliseconds backoff(int failures);
 
-  // Peers the last answers named (the desired membership).
+  // Peers the last successful answer named (the desired membership).
   std::vector<std::string> known_peers() const;
   bool in_outage() const noexcept { return outage_; }
   const DnsSrvOptions& options() const noexcept { return options_; }
@@ -94,6 +96,7 @@ class DnsSrvStrategy {
     int failures = 0;
     std::optional<time_point> retry_at;  // set while backing off
     int missing = 0;                     // consecutive successful answers without it
+    bool listed = true;                  // in the last successful answer; only these are dialled
     bool dialling = false;
   };
   Result<NodeName> peer_name(const SrvRecord& r, const SrvAnswer& answer) const;

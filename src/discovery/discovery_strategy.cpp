@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <utility>
 
 #include "convoy/discovery.hpp"
 
@@ -112,21 +113,46 @@ DnsSrvStrategy::Plan DnsSrvStrategy::on_answer(const Result<SrvAnswer>& answer,
     seen.insert(name->str());
     auto [it, fresh] = peers_.try_emplace(name->str(), *name);
     it->second.missing = 0;
+    it->second.listed = true;
     if (fresh) plan.log_info.push_back(fmt::format("discovered {}", name->str()));
   }
+  // A successful answer is the membership: only what it lists is dialled. A peer it omits
+  // keeps an existing link (until prune_after answers in a row omit it) but is never
+  // redialled, and one that comes back starts afresh, without its old backoff.
   for (auto it = peers_.begin(); it != peers_.end();) {
     Peer& p = it->second;
-    if (!seen.contains(it->first) && options_.prune_after > 0 &&
-        ++p.missing >= options_.prune_after) {
-      plan.log_info.push_back(fmt::format("{} left {} ({} answers without it)", it->first,
-                                          options_.query_name(), p.missing));
-      if (connected(it->first)) plan.disconnect.push_back(it->first);
+    if (seen.contains(it->first)) {
+      if (!connected(it->first) && may_dial(p, now)) {
+        p.dialling = true;
+        plan.connect.push_back(p.name);
+      }
+      ++it;
+      continue;
+    }
+    const bool was_listed = std::exchange(p.listed, false);
+    ++p.missing;
+    const bool linked = connected(it->first);
+    if (!linked) {
+      if (was_listed) {
+        plan.log_info.push_back(fmt::format("{} is no longer in {}: not dialled any more",
+                                            it->first, options_.query_name()));
+      }
       it = peers_.erase(it);
       continue;
     }
-    if (!connected(it->first) && may_dial(p, now)) {
-      p.dialling = true;
-      plan.connect.push_back(p.name);
+    if (options_.prune_after > 0 && p.missing >= options_.prune_after) {
+      plan.log_info.push_back(fmt::format("{} left {} ({} answers without it): closing its link",
+                                          it->first, options_.query_name(), p.missing));
+      plan.disconnect.push_back(it->first);
+      it = peers_.erase(it);
+      continue;
+    }
+    if (was_listed) {
+      plan.log_info.push_back(fmt::format(
+          "{} is no longer in {}: its link is kept{}, but it will not be redialled", it->first,
+          options_.query_name(),
+          options_.prune_after > 0 ? fmt::format(" for up to {} answers", options_.prune_after)
+                                   : std::string(" (prune_after = 0)")));
     }
     ++it;
   }
@@ -136,7 +162,7 @@ DnsSrvStrategy::Plan DnsSrvStrategy::on_answer(const Result<SrvAnswer>& answer,
 std::vector<NodeName> DnsSrvStrategy::due(const IsConnected& connected, time_point now) {
   std::vector<NodeName> out;
   for (auto& [name, p] : peers_) {
-    if (p.retry_at && !connected(name) && may_dial(p, now)) {
+    if (p.listed && p.retry_at && !connected(name) && may_dial(p, now)) {
       p.dialling = true;
       out.push_back(p.name);
     }
@@ -147,7 +173,7 @@ std::vector<NodeName> DnsSrvStrategy::due(const IsConnected& connected, time_poi
 std::optional<DnsSrvStrategy::time_point> DnsSrvStrategy::next_due() const {
   std::optional<time_point> next;
   for (const auto& [name, p] : peers_) {
-    if (p.retry_at && !p.dialling && (!next || *p.retry_at < *next)) next = p.retry_at;
+    if (p.listed && p.retry_at && !p.dialling && (!next || *p.retry_at < *next)) next = p.retry_at;
   }
   return next;
 }
@@ -169,7 +195,13 @@ void DnsSrvStrategy::on_connect_failed(const std::string& node, time_point now) 
 }
 
 void DnsSrvStrategy::on_link_down(const std::string& node, time_point now) {
-  if (auto it = peers_.find(node); it != peers_.end() && !it->second.dialling) {
+  auto it = peers_.find(node);
+  if (it == peers_.end()) return;
+  if (!it->second.listed) {
+    peers_.erase(it);  // it left DNS while linked: its link was all that kept it
+    return;
+  }
+  if (!it->second.dialling) {
     it->second.retry_at = now + backoff(++it->second.failures);
   }
 }
@@ -186,7 +218,9 @@ std::chrono::milliseconds DnsSrvStrategy::backoff(int failures) {
 
 std::vector<std::string> DnsSrvStrategy::known_peers() const {
   std::vector<std::string> out;
-  for (const auto& [name, p] : peers_) out.push_back(name);
+  for (const auto& [name, p] : peers_) {
+    if (p.listed) out.push_back(name);
+  }
   return out;
 }
 

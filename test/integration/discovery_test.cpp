@@ -99,6 +99,29 @@ TEST(Discovery, WithoutPruneARemovedRecordKeepsItsLink) {
   EXPECT_EQ(c.process.output().find("link down"), std::string::npos) << c.process.output();
 }
 
+TEST(Discovery, ADeadPeerWhoseRecordIsGoneIsNoLongerDialled) {
+  KnotServer knot(KnotServer::zone_header());
+  auto stays = BeamNode::start(Kind::erlang, "app", kCookie);
+  auto dies = BeamNode::start(Kind::erlang, "app", kCookie);
+  knot.add_srv(kService, stays.port, "127.0.0.1.");
+  knot.add_srv(kService, dies.port, "127.0.0.1.");
+  auto c = CNode::start(kCookie, discovery_flags(knot, 200, {"--log-level", "debug"}));
+  ASSERT_TRUE(wait_link_up(c, stays.name, 10s)) << c.process.output();
+  ASSERT_TRUE(wait_link_up(c, dies.name, 10s)) << c.process.output();
+  // A redeploy: the node stops, and its record leaves with it.
+  dies.process.kill_group();
+  ASSERT_TRUE(c.process.wait_output("link down: " + dies.name, 5s)) << c.process.output();
+  knot.remove_srv(kService, dies.port, "127.0.0.1.");
+  EXPECT_TRUE(c.process.wait_output(dies.name + " is no longer in svc.service.consul", 5s))
+      << c.process.output();
+  const auto dials = count_of(c.process.output(), "dialling " + dies.name);
+  // Many polls and what would have been several backoff rounds (500 ms, 1 s, 2 s).
+  std::this_thread::sleep_for(4s);
+  const auto out = c.process.output();
+  EXPECT_EQ(count_of(out, "dialling " + dies.name), dials) << out;
+  EXPECT_EQ(out.find("link down: " + stays.name), std::string::npos) << out;
+}
+
 TEST(Discovery, DnsOutageKeepsLinksAndPollingResumes) {
   KnotServer knot(KnotServer::zone_header());
   auto peer = BeamNode::start(Kind::erlang, "app", kCookie);

@@ -115,14 +115,65 @@ TEST_F(Strategy, DnsFailureKeepsEverythingAndIsLoggedOncePerOutage) {
   EXPECT_EQ(strategy_.known_peers(), (std::vector<std::string>{"app-4001@a"}));
 }
 
-TEST_F(Strategy, WithoutPruneAbsentPeersStayAsInCaravan) {
+TEST_F(Strategy, WithoutPruneAnAbsentPeersLinkIsKept) {
   strategy_.on_answer(answer({srv(4001, "a")}), connected(), now_);
+  strategy_.on_connected("app-4001@a");
   connected_.insert("app-4001@a");
   for (int i = 1; i <= 10; ++i) {
     auto plan = strategy_.on_answer(answer({}), connected(), now_ + std::chrono::seconds(i));
     EXPECT_TRUE(plan.disconnect.empty());
   }
-  EXPECT_EQ(strategy_.known_peers().size(), 1u);
+  // Still linked, but no longer part of the membership DNS describes.
+  EXPECT_TRUE(strategy_.known_peers().empty());
+}
+
+TEST_F(Strategy, APeerAbsentFromASuccessfulAnswerIsNoLongerDialled) {
+  strategy_.on_answer(answer({srv(4001, "a"), srv(4002, "b")}), connected(), now_);
+  strategy_.on_connect_failed("app-4001@a", now_ + 1s);
+  strategy_.on_connect_failed("app-4002@b", now_ + 1s);
+  // a's record is gone (its node died, or was redeployed on another port): neither the next
+  // poll nor the backoff dials it again; b is still listed and still retried.
+  auto plan = strategy_.on_answer(answer({srv(4002, "b")}), connected(), now_ + 2s);
+  EXPECT_EQ(names(plan.connect), (std::vector<std::string>{"app-4002@b"}));
+  ASSERT_EQ(plan.log_info.size(), 1u);
+  EXPECT_NE(plan.log_info[0].find("app-4001@a"), std::string::npos);
+  EXPECT_EQ(strategy_.known_peers(), (std::vector<std::string>{"app-4002@b"}));
+  strategy_.on_connect_failed("app-4002@b", now_ + 3s);
+  EXPECT_EQ(names(strategy_.due(connected(), now_ + 1h)), (std::vector<std::string>{"app-4002@b"}));
+  for (int i = 4; i < 20; ++i) {
+    plan = strategy_.on_answer(answer({}), connected(), now_ + std::chrono::seconds(i));
+    EXPECT_TRUE(plan.connect.empty()) << i;
+  }
+  EXPECT_TRUE(strategy_.due(connected(), now_ + 2h).empty());
+  EXPECT_FALSE(strategy_.next_due().has_value());
+}
+
+TEST_F(Strategy, AnUnlistedPeerWhoseLinkDropsIsNotRedialled) {
+  strategy_.on_answer(answer({srv(4001, "a")}), connected(), now_);
+  strategy_.on_connected("app-4001@a");
+  connected_.insert("app-4001@a");
+  strategy_.on_answer(answer({}), connected(), now_ + 1s);
+  connected_.clear();
+  strategy_.on_link_down("app-4001@a", now_ + 2s);
+  EXPECT_FALSE(strategy_.next_due().has_value());
+  EXPECT_TRUE(strategy_.due(connected(), now_ + 1h).empty());
+  EXPECT_TRUE(strategy_.on_answer(answer({}), connected(), now_ + 3s).connect.empty());
+}
+
+TEST_F(Strategy, APeerBackInDnsIsDialledAtTheNextPollNotAfterAStaleBackoff) {
+  strategy_.on_answer(answer({srv(4001, "a")}), connected(), now_);
+  for (int i = 0; i < 6; ++i) strategy_.on_connect_failed("app-4001@a", now_);  // 8 s backoff
+  strategy_.on_answer(answer({}), connected(), now_ + 1s);
+  auto plan = strategy_.on_answer(answer({srv(4001, "a")}), connected(), now_ + 2s);
+  EXPECT_EQ(names(plan.connect), (std::vector<std::string>{"app-4001@a"}));
+}
+
+TEST_F(Strategy, AFailedLookupNeverUnlistsAPeer) {
+  strategy_.on_answer(answer({srv(4001, "a")}), connected(), now_);
+  strategy_.on_connect_failed("app-4001@a", now_);
+  for (int i = 1; i < 5; ++i)
+    strategy_.on_answer(failure(), connected(), now_ + std::chrono::seconds(i));
+  EXPECT_EQ(names(strategy_.due(connected(), now_ + 1h)), (std::vector<std::string>{"app-4001@a"}));
 }
 
 TEST_F(Strategy, PruneDropsAPeerAfterNConsecutiveAnswersWithoutIt) {
@@ -130,6 +181,8 @@ TEST_F(Strategy, PruneDropsAPeerAfterNConsecutiveAnswersWithoutIt) {
   s.on_answer(answer({srv(4001, "a"), srv(4002, "b")}), connected(), now_);
   connected_ = {"app-4001@a", "app-4002@b"};
   EXPECT_TRUE(s.on_answer(answer({srv(4002, "b")}), connected(), now_ + 1s).disconnect.empty());
+  // Absent but linked: kept until pruned, and not redialled if its link drops meanwhile.
+  EXPECT_EQ(s.known_peers(), (std::vector<std::string>{"app-4002@b"}));
   // A DNS failure in between neither counts nor resets.
   EXPECT_TRUE(s.on_answer(failure(), connected(), now_ + 2s).disconnect.empty());
   EXPECT_TRUE(s.on_answer(answer({srv(4002, "b")}), connected(), now_ + 3s).disconnect.empty());
@@ -140,11 +193,14 @@ TEST_F(Strategy, PruneDropsAPeerAfterNConsecutiveAnswersWithoutIt) {
 
 TEST_F(Strategy, ReappearingPeerResetsItsPruneCount) {
   DnsSrvStrategy s(options(2), *NodeName::parse("app-4000@self"), 1);
+  connected_ = {"app-4001@a"};
   s.on_answer(answer({srv(4001, "a")}), connected(), now_);
   s.on_answer(answer({}), connected(), now_ + 1s);
   s.on_answer(answer({srv(4001, "a")}), connected(), now_ + 2s);
-  EXPECT_TRUE(s.on_answer(answer({}), connected(), now_ + 3s).log_info.empty());
   EXPECT_EQ(s.known_peers().size(), 1u);
+  EXPECT_TRUE(s.on_answer(answer({}), connected(), now_ + 3s).disconnect.empty());  // 1 of 2
+  EXPECT_EQ(s.on_answer(answer({}), connected(), now_ + 4s).disconnect,
+            (std::vector<std::string>{"app-4001@a"}));
 }
 
 TEST_F(Strategy, BackoffIsExponentialCappedAndJittered) {
