@@ -17,7 +17,10 @@ struct ProcessOptions {
   bool trap_exit = false;
 };
 
-// Called for every message delivered to the process `self`.
+// Called for every message delivered to the process `self`. A handler that throws ends
+// its process alone, as an error ends an Erlang process: the exit reason is
+// {cpp_exception, <<what()>>}, its links and monitors are told, its name is freed, and the
+// node logs it and goes on.
 using Mailbox = std::function<void(Node& node, const Pid& self, const Term& message)>;
 
 // The gen_server protocol on top of a Mailbox. `from` is the caller's {Pid, Tag}, to be

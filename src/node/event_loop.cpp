@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "node/exception_reason.hpp"
+
 namespace convoy::node {
 
 Result<std::unique_ptr<EventLoop>> EventLoop::create(const Clock& clock) {
@@ -58,8 +60,17 @@ bool EventLoop::run_posted() {
     std::lock_guard lock(posted_mutex_);
     tasks.swap(posted_);
   }
-  for (auto& t : tasks) t();
+  for (auto& t : tasks) run_guarded(t, "a posted task");
   return !tasks.empty();
+}
+
+void EventLoop::run_guarded(const Task& task, const char* what) {
+  // A throwing task is a bug in that task: the tasks after it and the node must not pay.
+  try {
+    task();
+  } catch (...) {
+    spdlog::error("{} threw: {}; the node goes on", what, caught_exception_text());
+  }
 }
 
 bool EventLoop::has_posted() {
@@ -73,7 +84,7 @@ bool EventLoop::run_due_timers() {
   for (int i = 0; i < 1024; ++i) {
     auto task = timers_.pop_due(now);
     if (!task) break;
-    (*task)();
+    run_guarded(*task, "a timer task");
     any = true;
   }
   return any;

@@ -45,7 +45,8 @@ class EventLoop {
   void cancel(std::uint64_t id) { timers_.cancel(id); }
   std::optional<Clock::time_point> next_timer() const { return timers_.next(); }
 
-  // Runs what was posted before this call; true if anything ran.
+  // Runs what was posted before this call; true if anything ran. A task that throws is
+  // logged and skipped (so are timers).
   bool run_posted();
   // Runs timers due now (bounded, so a timer that re-arms itself cannot starve the links).
   bool run_due_timers();
@@ -58,6 +59,7 @@ class EventLoop {
  private:
   EventLoop(const Clock& clock, io::Fd wake) : clock_(&clock), wake_(std::move(wake)) {}
   void wake() noexcept;
+  static void run_guarded(const Task& task, const char* what);
 
   const Clock* clock_;
   io::Fd wake_;

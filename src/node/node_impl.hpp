@@ -45,6 +45,7 @@ struct Node::Impl final : node::LinkEvents, node::ProcessTable::Env {
 
   // --- LinkEvents ----------------------------------------------------------------------
   void on_link_up(const std::string& peer) override;
+  void notify_watchers(const std::string& peer, bool up);
   void on_link_down(const std::string& peer) override;
   void on_unreachable(const std::string& peer) override;
   void on_frame(const std::string& peer, std::span<const std::uint8_t> body) override;

@@ -8,6 +8,7 @@
 
 #include "convoy/transport.hpp"
 #include "dist/dist_flags.hpp"
+#include "node/exception_reason.hpp"
 #include "node/node_impl.hpp"
 
 namespace convoy {
@@ -42,13 +43,24 @@ Node::Impl::Impl(Node& self, NodeOptions opts, ei::Identity id, std::uint32_t cr
           *this),
       processes(identity, options.name.str(), creation, *this) {}
 
-void Node::Impl::on_link_up(const std::string& peer) {
-  for (auto& w : std::vector(watchers)) w(peer, true);
+void Node::Impl::notify_watchers(const std::string& peer, bool up) {
+  // A copy: a watcher may add watchers. One that throws must not cut the link table's walk
+  // short (it runs from inside one) or keep the others from hearing.
+  for (auto& w : std::vector(watchers)) {
+    try {
+      w(peer, up);
+    } catch (...) {
+      spdlog::error("a node watcher threw on {} {}: {}", peer, up ? "up" : "down",
+                    node::caught_exception_text());
+    }
+  }
 }
+
+void Node::Impl::on_link_up(const std::string& peer) { notify_watchers(peer, true); }
 
 void Node::Impl::on_link_down(const std::string& peer) {
   processes.node_lost(peer);
-  for (auto& w : std::vector(watchers)) w(peer, false);
+  notify_watchers(peer, false);
 }
 
 void Node::Impl::on_unreachable(const std::string& peer) { processes.node_lost(peer); }

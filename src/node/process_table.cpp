@@ -5,6 +5,8 @@
 
 #include <vector>
 
+#include "node/exception_reason.hpp"
+
 namespace convoy::node {
 namespace {
 
@@ -133,9 +135,25 @@ bool ProcessTable::drain(const Runner& run) {
   for (std::size_t n = queue_.size(); n > 0 && !queue_.empty(); --n) {
     auto [pid, msg] = std::move(queue_.front());
     queue_.pop_front();
-    if (auto p = find(pid)) run(p->mailbox, pid, msg);
+    auto p = find(pid);
+    if (!p) continue;
+    try {
+      run(p->mailbox, pid, msg);
+    } catch (...) {
+      crashed(pid, *p, caught_exception_text());
+    }
   }
   return any;
+}
+
+void ProcessTable::crashed(const Pid& pid, const Process& p, const std::string& what) {
+  // As an Erlang process's error ends it alone: the node and every other process go on.
+  const std::string who =
+      p.registered_name.empty()
+          ? Term::pid(pid).to_string()
+          : fmt::format("{} ({})", Term::pid(pid).to_string(), p.registered_name);
+  spdlog::error("process {} crashed: its handler threw: {}", who, what);
+  exit(pid, cpp_exception_reason(what));
 }
 
 // --- signals between processes ------------------------------------------------------------

@@ -55,7 +55,8 @@ class ProcessTable {
   void deliver(const Pid& to, const Term& message);
   void deliver(const std::string& name, const Term& message);
   // Hands what is queued now (not what handlers queue meanwhile) to `run`, which calls the
-  // mailbox; true if anything was queued.
+  // mailbox; true if anything was queued. An exception out of `run` ends that process with
+  // {cpp_exception, <<what()>>} and is logged; the rest of the queue still runs.
   using Runner = std::function<void(const Mailbox& mailbox, const Pid& to, const Term& message)>;
   bool drain(const Runner& run);
   bool has_messages() const { return !queue_.empty(); }
@@ -106,6 +107,7 @@ class ProcessTable {
 
   std::shared_ptr<Process> find(const Pid& p) const;
   std::shared_ptr<Process> resolve(const Term& pid_or_name) const;
+  void crashed(const Pid& pid, const Process& p, const std::string& what);
   void exit_signal(const Pid& to, const Pid& from, const Term& reason, bool via_link);
   void down(const Pid& watcher, const Ref& ref, const Term& object, const Term& reason);
   void route(const std::string& node, const dist::ControlMessage& m);

@@ -5,6 +5,7 @@
 // `rex` gen_server serves the older {call, M, F, A, GroupLeader} path.
 #include <spdlog/spdlog.h>
 
+#include "node/exception_reason.hpp"
 #include "node/node_impl.hpp"
 
 namespace convoy {
@@ -27,13 +28,10 @@ Term Node::Impl::run_function(const Term& module, const Term& function, const Te
   }
   try {
     return Term::tuple({atom("ok"), it->second(node, argv)});
-  } catch (const std::exception& e) {
-    spdlog::warn("rpc {}:{}/{} threw: {}", m->name, f->name, argv.size(), e.what());
-    return Term::tuple({atom("error"), atom("error"),
-                        Term::tuple({atom("cpp_exception"), Term::binary(e.what())}), Term()});
   } catch (...) {
-    spdlog::warn("rpc {}:{}/{} threw a non-standard exception", m->name, f->name, argv.size());
-    return Term::tuple({atom("error"), atom("error"), atom("cpp_exception"), Term()});
+    const auto what = node::caught_exception_text();
+    spdlog::warn("rpc {}:{}/{} threw: {}", m->name, f->name, argv.size(), what);
+    return Term::tuple({atom("error"), atom("error"), node::cpp_exception_reason(what), Term()});
   }
 }
 

@@ -4,12 +4,14 @@
 
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "convoy/node.hpp"
 #include "convoy/services.hpp"
 #include "harness.hpp"
+#include "log_capture.hpp"
 #include "printed_term.hpp"
 #include "semantics_support.hpp"
 
@@ -159,6 +161,76 @@ TEST(SemanticsGenServer, BeamClientsCallAndCastACppGenServer) {
                                    tuple({atom("note"), atom("elixir")})};
   EXPECT_EQ(*notes, expected);
   EXPECT_EQ(*later_replies, 2);
+}
+
+// An exception out of a C++ handler ends that one process, as an error ends an Erlang one:
+// the caller's gen_server:call exits with the reason at once, a linked BEAM process gets
+// the EXIT, the name is freed, and the rest of the node keeps serving.
+TEST(SemanticsGenServer, ACppHandlerThatThrowsEndsOnlyItsProcess) {
+  auto peer = start_peer(Kind::erlang, "crash");
+  auto node = start_node();
+  LogCapture log(spdlog::level::info);
+  auto fragile = node->register_process(
+      "fragile", gen_server_mailbox({.handle_call = [](Node&, const Term& req,
+                                                       const Term&) -> std::optional<Term> {
+                                       if (req.is_atom("boom")) {
+                                         throw std::runtime_error("boom from C++");
+                                       }
+                                       return atom("pong");
+                                     },
+                                     .handle_cast = {},
+                                     .handle_info = {}}));
+  ASSERT_TRUE(fragile.ok()) << fragile.error().message;
+  auto steady = node->register_process(
+      "steady", gen_server_mailbox({.handle_call = [](Node&, const Term&, const Term&)
+                                        -> std::optional<Term> { return atom("pong"); },
+                                    .handle_cast = {},
+                                    .handle_info = {}}));
+  ASSERT_TRUE(steady.ok()) << steady.error().message;
+  Inbox reports;
+  const Pid observer = node->spawn(reports.mailbox());
+  auto v = start_victim(*node, peer.name, "cw", true, observer);
+  ASSERT_TRUE(v);
+  ASSERT_TRUE(node->send(*v, tuple({atom("link_to"), Term::pid(*fragile)})).ok());
+  ASSERT_TRUE(pump(
+      *node,
+      [&] {
+        return reports.has(tuple({atom("linked"), atom("cw"), Term::pid(*v)}));
+      },
+      5s))
+      << reports.dump();
+
+  const auto n = erl_atom(node->name().str());
+  // timed_call prints TCALL lines; the reasons are printed alone too, to be parsed.
+  auto client = start_client(Kind::erlang,
+                             "{error, R1} = convoy_fixture_semantics:timed_call({fragile, " + n +
+                                 "}, boom, 10000), io:format(\"REASON ~w~n\", [R1]), "
+                                 "convoy_fixture_semantics:timed_call({steady, " +
+                                 n +
+                                 "}, ping, 5000), "
+                                 "{error, R2} = convoy_fixture_semantics:timed_call({fragile, " +
+                                 n + "}, ping, 5000), io:format(\"REASON ~w~n\", [R2]), halt().");
+  ASSERT_TRUE(pump(
+      *node, [&] { return !client.process.running(); }, 60s))
+      << client.process.output();
+  const auto out = client.process.output();
+  // The exit reason, not a timeout; then the name is free.
+  const Term reason = tuple({atom("cpp_exception"), Term::binary("boom from C++")});
+  EXPECT_EQ(printed_terms(out, "REASON "), (std::vector<Term>{reason, atom("noproc")})) << out;
+  EXPECT_TRUE(contains(out, "TCALL ok pong ")) << out;
+  EXPECT_TRUE(pump(
+      *node,
+      [&] {
+        return reports.has(tuple({atom("victim_exit"), atom("cw"), Term::pid(*fragile), reason}));
+      },
+      5s))
+      << reports.dump() << "\n"
+      << peer.process.output();
+  EXPECT_FALSE(node->is_alive(*fragile));
+  EXPECT_TRUE(node->is_alive(*steady));
+  EXPECT_TRUE(node->is_connected(peer.name));
+  EXPECT_EQ(log.count("crashed: its handler threw: boom from C++"), 1u) << log.text();
+  EXPECT_EQ(log.count("(fragile) crashed"), 1u) << log.text();
 }
 
 // =========================================================================================

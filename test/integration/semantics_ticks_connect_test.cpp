@@ -2,7 +2,6 @@
 // (by the c_node and an in-process node), and simultaneous connects ending with one link.
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -18,6 +17,7 @@
 #include "convoy/node.hpp"
 #include "convoy/services.hpp"
 #include "harness.hpp"
+#include "log_capture.hpp"
 #include "printed_term.hpp"
 #include "semantics_support.hpp"
 
@@ -203,32 +203,8 @@ void simultaneous_rounds(const std::string& cpp_sname) {
 
   // This node's logs at debug level (the other sinks keep their verbosity), to tell the
   // rounds where both sides really dialled ("dialling" and "accepted a connection").
-  auto ring = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(20000);
-  struct Unhook {
-    std::shared_ptr<spdlog::sinks::ringbuffer_sink_mt> ring;
-    spdlog::level::level_enum logger_level;
-    std::vector<spdlog::level::level_enum> sink_levels;
-    ~Unhook() {
-      auto logger = spdlog::default_logger();
-      auto& sinks = logger->sinks();
-      sinks.erase(std::remove(sinks.begin(), sinks.end(), ring), sinks.end());
-      for (std::size_t i = 0; i < sinks.size() && i < sink_levels.size(); ++i) {
-        sinks[i]->set_level(sink_levels[i]);
-      }
-      logger->set_level(logger_level);
-    }
-  } unhook{ring, spdlog::default_logger()->level(), {}};
-  for (auto& sink : spdlog::default_logger()->sinks()) {
-    unhook.sink_levels.push_back(sink->level());
-    sink->set_level(std::max(sink->level(), unhook.logger_level));
-  }
-  spdlog::default_logger()->sinks().push_back(ring);
-  spdlog::default_logger()->set_level(spdlog::level::debug);
-  const auto log_count = [&ring](const std::string& what) {
-    std::size_t n = 0;
-    for (const auto& line : ring->last_formatted()) n += contains(line, what) ? 1 : 0;
-    return n;
-  };
+  LogCapture log(spdlog::level::debug);
+  const auto log_count = [&log](const std::string& what) { return log.count(what); };
 
   const auto wall_now = [] {
     return std::chrono::duration_cast<milliseconds>(
@@ -298,7 +274,7 @@ void simultaneous_rounds(const std::string& cpp_sname) {
 
   std::size_t refused = 0, simultaneous = 0;
   std::string notable;
-  for (const auto& line : ring->last_formatted()) {
+  for (const auto& line : log.lines()) {
     if (contains(line, "refused the connection")) ++refused;
     if (contains(line, "simultaneous")) ++simultaneous;
     if ((contains(line, "refused") || contains(line, "simultaneous") ||

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <pthread.h>
 
+#include <stdexcept>
 #include <thread>
 
 namespace convoy::node {
@@ -67,6 +68,20 @@ TEST(EventLoop, ATimerThatReArmsItselfCannotKeepTheTurnForever) {
   loop->after(clock.now_, again);
   EXPECT_TRUE(loop->run_due_timers());
   EXPECT_EQ(runs, 1024);
+}
+
+// A throwing task is a bug in that task, not a reason to lose the others (or the node).
+TEST(EventLoop, ATaskOrTimerThatThrowsIsLoggedAndTheRestStillRun) {
+  ManualClock clock;
+  auto loop = EventLoop::create(clock).value();
+  std::vector<int> ran;
+  loop->post([] { throw std::runtime_error("posted task failed"); });
+  loop->post([&] { ran.push_back(1); });
+  loop->after(clock.now_, [] { throw 42; });
+  loop->after(clock.now_, [&] { ran.push_back(2); });
+  EXPECT_TRUE(loop->run_posted());
+  EXPECT_TRUE(loop->run_due_timers());
+  EXPECT_EQ(ran, (std::vector<int>{1, 2}));
 }
 
 TEST(EventLoop, RequestStopIsSeenAndCleared) {

@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <set>
+#include <stdexcept>
 
 namespace convoy::node {
 namespace {
@@ -145,6 +146,63 @@ TEST_F(ProcessTableTest, KillCannotBeTrappedButALinkedKillIsJustAReason) {
   table_.remote_link("peer-2@h", remote_, other);
   table_.remote_exit(remote_, other, atom("kill"), true);  // a linked process was killed
   EXPECT_TRUE(table_.is_alive(other));
+}
+
+// As in OTP, an exception ends the one process whose handler threw: its links, monitors and
+// name go as with any exit, with the exception as the reason; the rest of the queue runs.
+TEST_F(ProcessTableTest, AHandlerThatThrowsEndsOnlyItsProcessWithTheExceptionAsReason) {
+  const Pid fragile =
+      table_.register_process("fragile", [](Node&, const Pid&, const Term&) {}, {}).value();
+  const Pid trapper = table_.spawn([](Node&, const Pid&, const Term&) {}, {.trap_exit = true});
+  const Pid bystander = quiet();
+  const Pid watcher = quiet();
+  ASSERT_TRUE(table_.link(trapper, fragile).ok());
+  table_.remote_link("peer-2@h", remote_, fragile);
+  const Ref local_ref = table_.monitor(watcher, Term::pid(fragile), kSelf, Term::pid(fragile));
+  table_.remote_monitor("peer-2@h", remote_, Term::pid(fragile), remote_ref_);
+  table_.deliver(fragile, atom("boom"));
+  table_.deliver(bystander, atom("still_served"));
+  table_.deliver(fragile, atom("never_seen"));
+
+  std::vector<std::pair<Pid, Term>> ran;
+  table_.drain([&](const Mailbox&, const Pid& to, const Term& m) {
+    ran.emplace_back(to, m);
+    if (to == fragile) throw std::runtime_error("handler failed");
+  });
+  const Term reason = Term::tuple({atom("cpp_exception"), Term::binary("handler failed")});
+  EXPECT_FALSE(table_.is_alive(fragile));
+  EXPECT_FALSE(table_.whereis("fragile").has_value());
+  EXPECT_TRUE(table_.is_alive(bystander));
+  EXPECT_TRUE(table_.is_alive(trapper));
+  // The bystander's message ran; the dead process's second message vanished.
+  EXPECT_EQ(ran, (std::vector<std::pair<Pid, Term>>{{fragile, atom("boom")},
+                                                    {bystander, atom("still_served")}}));
+  std::vector<dist::ControlMessage> sent;
+  for (const auto& s : env_.sent) sent.push_back(s.message);
+  EXPECT_EQ(sent, (std::vector<dist::ControlMessage>{
+                      dist::Exit{fragile, remote_, reason, std::nullopt},
+                      dist::MonitorPExit{Term::pid(fragile), remote_, remote_ref_, reason}}));
+  const auto after = drained();
+  EXPECT_EQ(after, (std::vector<std::pair<Pid, Term>>{
+                       {trapper, Term::tuple({atom("EXIT"), Term::pid(fragile), reason})},
+                       {watcher, Term::tuple({atom("DOWN"), Term::ref(local_ref), atom("process"),
+                                              Term::pid(fragile), reason})}}));
+}
+
+TEST_F(ProcessTableTest, AnExceptionNotFromStdExceptionStillEndsTheProcessAlone) {
+  const Pid fragile = quiet();
+  const Pid trapper = table_.spawn([](Node&, const Pid&, const Term&) {}, {.trap_exit = true});
+  ASSERT_TRUE(table_.link(trapper, fragile).ok());
+  table_.deliver(fragile, atom("boom"));
+  table_.drain([](const Mailbox&, const Pid&, const Term&) { throw 42; });
+  EXPECT_FALSE(table_.is_alive(fragile));
+  const auto after = drained();
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_EQ(
+      after[0].second,
+      Term::tuple({atom("EXIT"), Term::pid(fragile),
+                   Term::tuple({atom("cpp_exception"),
+                                Term::binary("an exception not derived from std::exception")})}));
 }
 
 // A route that fails at once (a dial that cannot start) loses that node too, from inside
