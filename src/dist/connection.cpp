@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "dist/byte_order.hpp"
+#include "dist/dist_flags.hpp"
 
 namespace convoy::dist {
 namespace {
@@ -29,7 +30,7 @@ Connection::Connection(std::unique_ptr<Socket> socket, Handshake handshake, bool
       in_(kInitialBuffer) {
   const auto now = clock_.now();
   setup_deadline_ = now + timeouts_.connect_and_handshake;
-  last_recv_ = last_send_ = now;
+  last_recv_ = now;
   if (!connecting) start_handshake();
 }
 
@@ -71,6 +72,7 @@ void Connection::fill_read_buffer() {
       case IoResult::Status::ok:
         in_end_ += r.bytes;
         total += r.bytes;
+        bytes_in_ += r.bytes;
         last_recv_ = clock_.now();
         continue;
       case IoResult::Status::would_block:
@@ -95,6 +97,11 @@ void Connection::on_readable() {
   if (read_error_ != 0) {
     close(make_error(Errc::io_error, fmt::format("read from {} failed: {}", peer_name(),
                                                  std::strerror(read_error_))));
+  } else if (peer_closed_ && state_ == State::handshaking && handshake_.awaits_challenge_ack()) {
+    close(make_error(Errc::bad_cookie,
+                     fmt::format("{} closed the connection after our challenge reply, so it "
+                                 "refused our digest: the cookie may be wrong",
+                                 peer_name())));
   } else if (peer_closed_) {
     close(make_error(Errc::closed, fmt::format("{} closed the connection", peer_name())));
   }
@@ -111,7 +118,12 @@ void Connection::drive_handshake() {
   flush();
   if (st == Handshake::State::done && state_ == State::handshaking) {
     state_ = State::up;
-    last_recv_ = last_send_ = clock_.now();
+    last_recv_ = clock_.now();
+    // The handshake counts as the last read (OTP's counters start at zero instead, so a peer
+    // that never sends a byte after the handshake is never found dead).
+    read_at_check_ = bytes_in_;
+    written_at_check_ = bytes_out_;
+    next_check_ = last_recv_ + tick_interval();
     events_.on_up(*this);
   }
 }
@@ -121,6 +133,7 @@ void Connection::cut_frames() {
     const std::size_t len = wire::get32(in_.data() + in_begin_);
     if (len == 0) {  // tick
       in_begin_ += 4;
+      observe_peer_tick();
       continue;
     }
     if (len > kMaxFrame) {
@@ -132,6 +145,7 @@ void Connection::cut_frames() {
     const std::span<const std::uint8_t> frame(in_.data() + in_begin_ + 4, len);
     in_begin_ += 4 + len;
     ++frames_in_;
+    data_since_peer_tick_ = true;
     if (frame[0] != kPassThrough) {
       // Only pass-through frames exist without an atom cache (which we do not advertise).
       spdlog::warn("dropping a frame from {} without the pass-through byte (starts with {})",
@@ -147,6 +161,7 @@ void Connection::send_frame(std::span<const std::uint8_t> body) {
   wire::put32(out_, static_cast<std::uint32_t>(body.size() + 1));
   out_.push_back(kPassThrough);
   out_.insert(out_.end(), body.begin(), body.end());
+  bytes_out_ += 5 + body.size();
   if (out_.size() - out_begin_ > kMaxBacklog) {
     close(make_error(Errc::io_error, fmt::format("{} is not reading: more than {} bytes queued",
                                                  peer_name(), kMaxBacklog)));
@@ -158,7 +173,6 @@ void Connection::flush() {
     const auto r = socket_->write({out_.data() + out_begin_, out_.size() - out_begin_});
     if (r.status == IoResult::Status::ok) {
       out_begin_ += r.bytes;
-      last_send_ = clock_.now();
       continue;
     }
     if (r.status == IoResult::Status::would_block) break;
@@ -186,16 +200,79 @@ void Connection::on_timer() {
     }
     return;
   }
-  if (now - last_recv_ > timeouts_.net_ticktime) {
-    return close(
-        make_error(Errc::timeout, fmt::format("{} silent for more than net_ticktime ({} s)",
-                                              peer_name(), timeouts_.net_ticktime.count() / 1000)));
+  if (now >= next_check_) tick_check(now);
+}
+
+std::chrono::milliseconds Connection::tick_interval() const noexcept {
+  return std::max(timeouts_.net_ticktime / kTickIntensity, std::chrono::milliseconds(1));
+}
+
+// dist_util:send_tick/2 of OTP 25, one check per tick interval.
+void Connection::tick_check(Clock::time_point now) {
+  next_check_ += tick_interval();
+  if (next_check_ <= now) next_check_ = now + tick_interval();  // a late check does not repeat
+  const int t = tick_ + 1;
+  const bool read_any = bytes_in_ != read_at_check_;
+  if (!read_any && ticked_ == t) {
+    const auto silent = std::chrono::duration_cast<std::chrono::milliseconds>(now - last_recv_);
+    return close(make_error(
+        Errc::timeout,
+        fmt::format("{} silent for more than net_ticktime ({} s): nothing read for {} ms{}",
+                    peer_name(), timeouts_.net_ticktime.count() / 1000, silent.count(),
+                    tick_hint(true))));
   }
-  if (now - last_send_ >= timeouts_.net_ticktime / 4 && out_begin_ == out_.size()) {
+  const bool wrote = bytes_out_ != written_at_check_;
+  const bool pending = out_begin_ != out_.size();
+  // A hidden peer (a C node) may only answer ticks, so it is ticked whenever it was quiet.
+  const bool hidden_peer = (peer_flags() & kPublished) == 0;
+  if ((!wrote && !pending) || (hidden_peer && !read_any)) {
     wire::put32(out_, 0);  // tick: an empty frame
+    bytes_out_ += 4;
     flush();
-    last_send_ = now;
+    if (state_ == State::closed) return;
   }
+  if (read_any) ticked_ = t;
+  tick_ = t % kTickIntensity;
+  read_at_check_ = bytes_in_;
+  written_at_check_ = bytes_out_;
+}
+
+void Connection::observe_peer_tick() {
+  const auto now = clock_.now();
+  // Only back-to-back ticks measure the peer's tick interval: OTP sends one per interval
+  // in which it wrote nothing else.
+  if (last_peer_tick_ && !data_since_peer_tick_) {
+    peer_tick_interval_ =
+        std::chrono::duration_cast<std::chrono::milliseconds>(now - *last_peer_tick_);
+    if (!tick_hint_logged_) {
+      if (auto hint = tick_hint(false); !hint.empty()) {
+        tick_hint_logged_ = true;
+        spdlog::warn("{}{}", peer_name(), hint);
+      }
+    }
+  }
+  last_peer_tick_ = now;
+  data_since_peer_tick_ = false;
+}
+
+std::string Connection::tick_hint(bool timed_out) const {
+  const double ours = static_cast<double>(timeouts_.net_ticktime.count()) / 1000.0;
+  if (!peer_tick_interval_) {
+    if (!timed_out || last_peer_tick_) return {};
+    return fmt::format(
+        "; it sent no tick since the link came up: if its net_ticktime is longer than ours "
+        "({:g} s), it ticks too rarely for us (OTP expects the same net_ticktime on every node)",
+        ours);
+  }
+  // An OTP node ticks every net_ticktime / net_tickintensity (4 unless configured).
+  const double theirs = static_cast<double>(peer_tick_interval_->count()) * kTickIntensity / 1000.0;
+  if (theirs >= 0.8 * ours && theirs <= 1.25 * ours) return {};
+  return fmt::format(
+      "{} ticks every {} ms, as a node with a net_ticktime of about {:.0f} s does; ours is {:g} "
+      "s. OTP expects the same net_ticktime on every node: {}",
+      timed_out ? "; it" : "", peer_tick_interval_->count(), theirs, ours,
+      theirs > ours ? "its ticks can come too late for us, and we drop the link"
+                    : "our ticks can come too late for it, and it drops the link");
 }
 
 Clock::time_point Connection::next_deadline() const noexcept {
@@ -204,8 +281,7 @@ Clock::time_point Connection::next_deadline() const noexcept {
     case State::handshaking:
       return setup_deadline_;
     case State::up:
-      return std::min(last_recv_ + timeouts_.net_ticktime + std::chrono::milliseconds(1),
-                      last_send_ + timeouts_.net_ticktime / 4);
+      return next_check_;
     case State::closed:
       break;
   }

@@ -1,7 +1,8 @@
 #pragma once
 // Connection: one distribution link. Owns the socket, the handshake, the read buffer that
 // frames are cut from, the write buffer that batches outgoing frames, and the link's timers
-// (handshake deadline, tick sending, silence detection). It never blocks: the event loop
+// (handshake deadline, and OTP's tick rule: a check every net_ticktime/4 that sends a tick
+// after a quiet interval and drops a peer silent through four). It never blocks: the event loop
 // calls on_readable/on_writable/on_timer and the link does what the bytes at hand allow.
 #include <chrono>
 #include <cstdint>
@@ -44,6 +45,8 @@ class Connection {
   static constexpr std::size_t kMaxFrame = 512u << 20;
   // A peer that stops reading while we keep producing is dropped past this much backlog.
   static constexpr std::size_t kMaxBacklog = 512u << 20;
+  // OTP's default net_tickintensity: tick checks per net_ticktime.
+  static constexpr int kTickIntensity = 4;
 
   Connection(std::unique_ptr<Socket> socket, Handshake handshake, bool connecting,
              const Clock& clock, ConnectionTimeouts timeouts, ConnectionEvents& events);
@@ -76,12 +79,22 @@ class Connection {
   void close(Error why);
 
   std::uint64_t frames_in() const noexcept { return frames_in_; }
+  // The gap between the last two ticks the peer sent with nothing between them, if seen.
+  std::optional<std::chrono::milliseconds> peer_tick_interval() const noexcept {
+    return peer_tick_interval_;
+  }
 
  private:
   void start_handshake();
   void drive_handshake();
   void cut_frames();
   void fill_read_buffer();
+  std::chrono::milliseconds tick_interval() const noexcept;
+  void tick_check(Clock::time_point now);
+  void observe_peer_tick();
+  // Why the peer's ticks and ours may not fit, for a log line; empty if they fit or the
+  // peer's interval is unknown (at a timeout, a peer that never ticked gets a hint too).
+  std::string tick_hint(bool timed_out) const;
 
   std::unique_ptr<Socket> socket_;
   std::string peer_address_;  // kept after close, for the logs
@@ -101,8 +114,22 @@ class Connection {
 
   Clock::time_point setup_deadline_;
   Clock::time_point last_recv_;
-  Clock::time_point last_send_;
   std::uint64_t frames_in_ = 0;
+
+  // dist_util's #tick{}: byte counts at the last check, the check counter (mod intensity)
+  // and the check that last saw something read.
+  std::uint64_t bytes_in_ = 0;
+  std::uint64_t bytes_out_ = 0;  // queued, ticks included
+  std::uint64_t read_at_check_ = 0;
+  std::uint64_t written_at_check_ = 0;
+  int tick_ = 0;
+  int ticked_ = kTickIntensity;
+  Clock::time_point next_check_;
+
+  std::optional<Clock::time_point> last_peer_tick_;
+  bool data_since_peer_tick_ = false;
+  std::optional<std::chrono::milliseconds> peer_tick_interval_;
+  bool tick_hint_logged_ = false;
 };
 
 }  // namespace convoy::dist

@@ -55,6 +55,9 @@ class Handshake {
   bool is_initiator() const noexcept { return initiator_; }
   // Initiator: the peer answered "nok" — both sides dialled and the peer's own dial wins.
   bool lost_simultaneous() const noexcept { return lost_simultaneous_; }
+  // Initiator: our challenge reply is sent and its ack awaited. A peer that closes now
+  // refused our digest (OTP says nothing, it just closes): the cookies differ.
+  bool awaits_challenge_ack() const noexcept { return step_ == Step::recv_challenge_ack; }
   // The name the peer claimed (acceptor) or that we dialled (initiator); "" before known.
   const std::string& peer_name() const noexcept { return peer_.name; }
 

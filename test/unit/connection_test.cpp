@@ -10,10 +10,12 @@
 #include "dist/byte_order.hpp"
 #include "dist/digest.hpp"
 #include "dist/dist_flags.hpp"
+#include "log_capture.hpp"
 
 namespace convoy::dist {
 namespace {
 
+using namespace std::chrono_literals;
 using Bytes = std::vector<std::uint8_t>;
 using testing::_;
 using testing::Invoke;
@@ -85,8 +87,9 @@ class ConnectionTest : public testing::Test {
   }
 
   // Drives the peer side of the handshake with a real initiator state machine.
-  void complete_handshake(Connection& c) {
-    auto peer = Handshake::initiator({"a-1@h", "secret", kOurFlags, 9}, "b-2@h", [] { return 7u; });
+  void complete_handshake(Connection& c, std::uint64_t peer_flags = kOurFlags | kPublished) {
+    auto peer =
+        Handshake::initiator({"a-1@h", "secret", peer_flags, 9}, "b-2@h", [] { return 7u; });
     Bytes to_us;
     peer.start(to_us);
     EXPECT_CALL(events_, on_up(_)).Times(1);
@@ -204,24 +207,153 @@ TEST_F(ConnectionTest, StalledHandshakeTimesOut) {
   EXPECT_TRUE(c->is_closed());
 }
 
-TEST_F(ConnectionTest, SendsTicksWhenIdleAndDropsASilentPeer) {
+// OTP's rule (dist_util:send_tick/2), with net_ticktime 4 s: every ticktime/4 a check; a
+// tick goes out if nothing was written since the last check, and the link is down when
+// four checks in a row saw nothing read.
+TEST_F(ConnectionTest, SendsATickOnlyAfterAQuietIntervalAndDropsAfterFourSilentOnes) {
   auto c = accepted();
   complete_handshake(*c);
+  const auto up = now_;
   wire_.written.clear();
-  now_ += std::chrono::milliseconds(1000);  // ticktime / 4
+  EXPECT_EQ(c->next_deadline(), up + 1s);
+  now_ = up + 1s;
   c->on_timer();
   EXPECT_EQ(wire_.written, (Bytes{0, 0, 0, 0}));
-  EXPECT_EQ(c->next_deadline(), now_ + std::chrono::milliseconds(1000));
-  // Traffic from the peer (a tick) keeps the link alive.
-  now_ += std::chrono::milliseconds(3500);
-  wire_.incoming.push_back({0, 0, 0, 0});
-  c->on_readable();
+  EXPECT_EQ(c->next_deadline(), up + 2s);
+  // Something written during the next interval: no tick at its check.
+  wire_.written.clear();
+  now_ = up + 1500ms;
+  c->send_frame(Bytes{131, 106});
+  c->flush();
+  wire_.written.clear();
+  now_ = up + 2s;
   c->on_timer();
+  EXPECT_TRUE(wire_.written.empty());
+  now_ = up + 3s;
+  c->on_timer();
+  EXPECT_EQ(wire_.written, (Bytes{0, 0, 0, 0}));
+  // Nothing read since the link came up: the fourth check is the last.
   EXPECT_TRUE(c->is_up());
   EXPECT_CALL(events_, on_down(_, testing::Field(&Error::code, make_error_code(Errc::timeout))));
-  now_ += std::chrono::milliseconds(4001);
+  now_ = up + 4s;
   c->on_timer();
   EXPECT_TRUE(c->is_closed());
+}
+
+// The regression: a peer silent for a little more than net_ticktime, but never through four
+// whole check intervals, keeps its link under OTP's rule. (The old rule, "silent for more
+// than net_ticktime", dropped it, and BEAM nodes with a longer ticktime hit that.)
+TEST_F(ConnectionTest, SilenceIsJudgedByCheckIntervalsNotByAStopwatch) {
+  auto c = accepted();
+  complete_handshake(*c);
+  const auto up = now_;
+  now_ = up + 100ms;
+  wire_.incoming.push_back({0, 0, 0, 0});
+  c->on_readable();
+  for (auto t : {1000ms, 2000ms, 3000ms, 4000ms, 4500ms, 4800ms}) {
+    now_ = up + t;
+    c->on_timer();
+    ASSERT_TRUE(c->is_up()) << t.count();
+  }
+  now_ = up + 4900ms;  // 4.8 s after the last read
+  wire_.incoming.push_back({0, 0, 0, 0});
+  c->on_readable();
+  for (auto t : {5000ms, 6000ms, 7000ms, 8000ms}) {
+    now_ = up + t;
+    c->on_timer();
+    ASSERT_TRUE(c->is_up()) << t.count();
+  }
+  EXPECT_CALL(events_, on_down(_, testing::Field(&Error::code, make_error_code(Errc::timeout))));
+  now_ = up + 9000ms;  // checks at 6, 7, 8 and 9 s read nothing
+  c->on_timer();
+  EXPECT_TRUE(c->is_closed());
+}
+
+// A hidden peer (a C node: erl_interface answers ticks, it does not send its own) is ticked
+// whenever nothing was read from it, even while we write: otherwise it would fall silent.
+TEST_F(ConnectionTest, AHiddenPeerIsTickedWhenItWasQuietEvenIfWeWrote) {
+  auto c = accepted();
+  complete_handshake(*c, kOurFlags);
+  const auto up = now_;
+  now_ = up + 500ms;
+  c->send_frame(Bytes{131, 106});
+  c->flush();
+  wire_.written.clear();
+  now_ = up + 1s;
+  c->on_timer();
+  EXPECT_EQ(wire_.written, (Bytes{0, 0, 0, 0}));
+}
+
+// Back-to-back ticks show the peer's tick interval; one that does not fit our net_ticktime
+// (here 2 s apart, an OTP node with net_ticktime 8 s, against our 4 s) is named once, and
+// again in the reason if the link then times out.
+TEST_F(ConnectionTest, APeerWhoseTicksDoNotFitOursGetsAHintNamingBothTickTimes) {
+  test::LogCapture log(spdlog::level::info);
+  auto c = accepted();
+  complete_handshake(*c);
+  const auto up = now_;
+  auto peer_ticks_at = [&](std::chrono::milliseconds t) {
+    now_ = up + t;
+    wire_.incoming.push_back({0, 0, 0, 0});
+    c->on_readable();
+  };
+  auto checks_until = [&](std::chrono::milliseconds t) {
+    while (c->is_up() && c->next_deadline() <= up + t) {
+      now_ = c->next_deadline();
+      c->on_timer();
+    }
+  };
+  peer_ticks_at(500ms);
+  checks_until(2400ms);
+  peer_ticks_at(2500ms);
+  EXPECT_EQ(c->peer_tick_interval(), std::chrono::milliseconds(2000));
+  checks_until(4400ms);
+  peer_ticks_at(4500ms);
+  EXPECT_EQ(log.count("a-1@h ticks every 2000 ms, as a node with a net_ticktime of about 8 s does; "
+                      "ours is 4 s"),
+            1u)
+      << log.text();
+  Error why;
+  EXPECT_CALL(events_, on_down(_, _)).WillOnce(Invoke([&](Connection&, const Error& e) {
+    why = e;
+  }));
+  checks_until(20s);
+  EXPECT_EQ(why.code, make_error_code(Errc::timeout));
+  EXPECT_NE(why.message.find("it ticks every 2000 ms"), std::string::npos) << why.message;
+}
+
+TEST_F(ConnectionTest, APeerTickingLikeUsGetsNoHint) {
+  test::LogCapture log(spdlog::level::info);
+  auto c = accepted();
+  complete_handshake(*c);
+  const auto up = now_;
+  for (int k = 1; k <= 8; ++k) {
+    now_ = up + k * 1000ms + 10ms;
+    wire_.incoming.push_back({0, 0, 0, 0});
+    c->on_readable();
+    c->on_timer();
+  }
+  EXPECT_EQ(c->peer_tick_interval(), std::chrono::milliseconds(1000));
+  EXPECT_EQ(log.count("ticks every"), 0u) << log.text();
+  EXPECT_TRUE(c->is_up());
+}
+
+// A peer that never ticks before the link times out (a longer net_ticktime's first tick
+// comes late) is told about in the reason.
+TEST_F(ConnectionTest, APeerThatNeverTickedTimesOutWithAHint) {
+  auto c = accepted();
+  complete_handshake(*c);
+  Error why;
+  EXPECT_CALL(events_, on_down(_, _)).WillOnce(Invoke([&](Connection&, const Error& e) {
+    why = e;
+  }));
+  for (int k = 0; k < 6 && c->is_up(); ++k) {
+    now_ = c->next_deadline();
+    c->on_timer();
+  }
+  EXPECT_NE(why.message.find("it sent no tick since the link came up"), std::string::npos)
+      << why.message;
+  EXPECT_NE(why.message.find("(4 s)"), std::string::npos) << why.message;
 }
 
 TEST_F(ConnectionTest, QueuedFramesSurviveABlockedSocket) {
@@ -267,6 +399,37 @@ TEST_F(ConnectionTest, WrongCookieFromPeerClosesWithBadCookie) {
   EXPECT_CALL(events_, on_down(_, testing::Field(&Error::code, make_error_code(Errc::bad_cookie))));
   c->on_readable();
   EXPECT_TRUE(c->is_closed());
+}
+
+// OTP closes the connection, without a word, when our challenge reply's digest is wrong.
+TEST_F(ConnectionTest, AnOutboundLinkClosedAfterOurChallengeReplySaysTheCookieMayBeWrong) {
+  auto hs = Handshake::initiator({"a-1@h", "ours", kOurFlags, 9}, "b-2@h", [] { return 7u; });
+  EXPECT_CALL(*socket_, connect_result()).WillOnce(Return(0));
+  Connection c(std::move(pending_socket_), std::move(hs), true, clock_, timeouts_, events_);
+  c.on_writable();
+  auto peer = Handshake::acceptor(
+      {"b-2@h", "theirs", kOurFlags | kPublished, 3}, [] { return 1000u; },
+      [](const std::string&) { return "ok"; });
+  for (int i = 0; i < 5 && peer.state() == Handshake::State::in_progress; ++i) {
+    Bytes to_us;
+    std::size_t used = 0;
+    peer.feed(wire_.written, used, to_us);
+    wire_.written.erase(wire_.written.begin(),
+                        wire_.written.begin() + static_cast<std::ptrdiff_t>(used));
+    if (!to_us.empty()) wire_.incoming.push_back(to_us);
+    c.on_readable();
+  }
+  ASSERT_EQ(peer.state(), Handshake::State::failed);
+  ASSERT_EQ(peer.error().code, make_error_code(Errc::bad_cookie));
+  Error why;
+  EXPECT_CALL(events_, on_down(_, _)).WillOnce(Invoke([&](Connection&, const Error& e) {
+    why = e;
+  }));
+  wire_.after_data = {IoResult::Status::eof};
+  c.on_readable();
+  EXPECT_TRUE(c.is_closed());
+  EXPECT_EQ(why.code, make_error_code(Errc::bad_cookie));
+  EXPECT_NE(why.message.find("the cookie may be wrong"), std::string::npos) << why.message;
 }
 
 TEST_F(ConnectionTest, OutboundConnectFailureIsReported) {

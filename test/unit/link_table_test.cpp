@@ -327,7 +327,12 @@ TEST_F(LinkTableTest, ALinkTimingOutIntoADialLeavesTheWalkSound) {
       table_->connect(*NodeName::parse("new" + std::to_string(k) + "-9@h"), {});
     }
   };
-  clock_.advance(std::chrono::milliseconds(4100));  // both silent past net_ticktime
+  for (int check = 1; check < 4; ++check) {  // tick checks, each net_ticktime / 4 apart
+    clock_.advance(std::chrono::milliseconds(1000));
+    table_->on_timers();
+  }
+  EXPECT_TRUE(events_.downs.empty());
+  clock_.advance(std::chrono::milliseconds(1000));  // the fourth silent check
   table_->on_timers();
   EXPECT_EQ(events_.downs.size(), 2u);
   EXPECT_EQ(dials_.size(), 8u);  // the second loss finds the dials already under way
