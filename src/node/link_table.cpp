@@ -121,8 +121,14 @@ void LinkTable::link_up(Link& link) {
     old->retired = Link::Retired::replaced;
     old->conn->close(make_error(Errc::closed, "replaced by a new link from the peer"));
   }
-  spdlog::info("link up: {} ({}, {})", name, link.initiator ? "outbound" : "inbound",
-               link.conn->peer_address());
+  if (auto f = dial_failures_.find(name); f != dial_failures_.end()) {
+    spdlog::info("link up: {} ({}, {}) after {} failed dials", name,
+                 link.initiator ? "outbound" : "inbound", link.conn->peer_address(), f->second);
+    dial_failures_.erase(f);
+  } else {
+    spdlog::info("link up: {} ({}, {})", name, link.initiator ? "outbound" : "inbound",
+                 link.conn->peer_address());
+  }
   if (!p.queue.empty()) {
     auto queue = std::move(p.queue);
     p.queue.clear();
@@ -149,7 +155,10 @@ void LinkTable::link_down(Link& link, const Error& why) {
   Peer& p = it->second;
   if (p.up == &link || link.retired == Link::Retired::replaced) {
     if (p.up == &link) p.up = nullptr;
-    spdlog::warn("link down: {}: {}", name, why.message);
+    // Errc::closed: the peer closed it (a node stopping) or we did; anything else is trouble.
+    spdlog::log(
+        why.code == make_error_code(Errc::closed) ? spdlog::level::info : spdlog::level::warn,
+        "link down: {}: {}", name, why.message);
     events_.on_link_down(name);
     return;
   }
@@ -173,9 +182,7 @@ void LinkTable::link_down(Link& link, const Error& why) {
       }
       return;
     }
-    spdlog::warn("cannot connect to {}: {}", name, why.message);
-    fail(name, p, why);
-    return;
+    return dial_failed(name, p, why);
   }
   // An inbound handshake that failed, or that we refused in favour of our own dial.
   std::erase(p.inbound, &link);
@@ -205,12 +212,28 @@ void LinkTable::fail(const std::string& name, Peer& p, const Error& why) {
   }
 }
 
+void LinkTable::dial_failed(const std::string& name, Peer& p, const Error& why) {
+  // Once per streak at warn (with the count when it connects again): a peer that is down
+  // for an hour must not write a line per retry.
+  if (dial_failures_.size() >= kMaxDialStreaks && !dial_failures_.contains(name)) {
+    dial_failures_.clear();  // bounded: at worst, a few streaks warn twice
+  }
+  const auto n = ++dial_failures_[name];
+  if (n == 1) {
+    spdlog::warn("cannot connect to {}: {} (retries are logged at debug until it connects)", name,
+                 why.message);
+  } else {
+    spdlog::debug("cannot connect to {} ({} failures in a row): {}", name, n, why.message);
+  }
+  fail(name, p, why);
+}
+
 void LinkTable::dial(const std::string& name, Peer& p) {
   auto peer = NodeName::parse(name);
-  if (!peer) return fail(name, p, peer.error());
+  if (!peer) return dial_failed(name, p, peer.error());
   if (stopping_) return fail(name, p, make_error(Errc::not_connected, "the node is stopping"));
   auto sock = connector_(std::string(peer->host()), peer->port());
-  if (!sock) return fail(name, p, sock.error());
+  if (!sock) return dial_failed(name, p, sock.error());
   spdlog::debug("dialling {} at {}:{}", name, peer->host(), peer->port());
   p.dial = &add_link(std::move(*sock), true, name);
 }

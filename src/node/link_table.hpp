@@ -110,6 +110,7 @@ class LinkTable {
   void link_down(Link& link, const Error& why);
   void dial(const std::string& name, Peer& p);
   void fail(const std::string& name, Peer& p, const Error& why);
+  void dial_failed(const std::string& name, Peer& p, const Error& why);
   Link& add_link(std::unique_ptr<Socket> socket, bool initiator, const std::string& peer);
   std::vector<Link*> snapshot() const;
 
@@ -120,6 +121,9 @@ class LinkTable {
   LinkEvents& events_;
   std::vector<std::unique_ptr<Link>> links_;
   std::unordered_map<std::string, Peer> peers_;
+  // Consecutive failed dials per peer, for logging once per streak; bounded.
+  static constexpr std::size_t kMaxDialStreaks = 4096;
+  std::unordered_map<std::string, unsigned> dial_failures_;
   std::vector<Link*> polled_;  // the links add_fds() listed, in order
   bool stopping_ = false;
 };

@@ -240,6 +240,20 @@ TEST(CNodeTicks, IdleLinkStaysUpOnTicks) {
   EXPECT_TRUE(nodes.ok() && has_element(*nodes, Term::atom(peer))) << r.output;
 }
 
+// OTP expects one net_ticktime across the cluster; a peer whose ticks show another is
+// named with both values (here a BEAM node at 2 s, ticking every 500 ms, against our 4 s).
+TEST(CNodeTicks, APeerWithAnotherNetTicktimeGetsAHintNamingBoth) {
+  auto c = CNode::start(kCookie, {"--net-ticktime", "4"});
+  auto idle = idle_peer("quick", c.name, 2);
+  ASSERT_TRUE(idle.process.wait_output("PING pong", 30s)) << idle.process.output();
+  ASSERT_TRUE(c.process.wait_output(idle.name + " ticks every", 5s)) << c.process.output();
+  const auto out = c.process.output();
+  const auto line = out.substr(out.find(idle.name + " ticks every"));
+  EXPECT_NE(line.find("about 2 s"), std::string::npos) << line;
+  EXPECT_NE(line.find("ours is 4 s"), std::string::npos) << line;
+  EXPECT_EQ(count_of(out, "ticks every"), 1u) << out;  // once, not per tick
+}
+
 TEST(CNodeTicks, StoppedPeerIsDroppedAfterTicktime) {
   auto c = CNode::start(kCookie, {"--net-ticktime", "2"});
   auto idle = idle_peer("frozen", c.name, 2);

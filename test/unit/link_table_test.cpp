@@ -6,9 +6,12 @@
 #include <gtest/gtest.h>
 
 #include <deque>
+#include <optional>
+#include <set>
 
 #include "dist/byte_order.hpp"
 #include "dist/dist_flags.hpp"
+#include "log_capture.hpp"
 
 namespace convoy::node {
 namespace {
@@ -127,6 +130,10 @@ class LinkTableTest : public testing::Test {
         *loop_, listener_,
         [this](const std::string& host, std::uint16_t port) -> Result<std::unique_ptr<Socket>> {
           dials_.push_back(host + ":" + std::to_string(port));
+          if (unresolvable_.contains(host)) {
+            return make_error(Errc::io_error,
+                              "cannot resolve host '" + host + "': Name or service not known");
+          }
           auto& p = dialled_.emplace_back(std::make_unique<Peer>());
           return std::unique_ptr<Socket>(std::make_unique<ScriptedSocket>(p->wire));
         },
@@ -182,6 +189,7 @@ class LinkTableTest : public testing::Test {
   std::unique_ptr<LinkTable> table_;
   std::string self_;
   std::vector<std::string> dials_;
+  std::set<std::string> unresolvable_;  // hosts the connector cannot resolve
   std::vector<std::unique_ptr<Peer>> inbound_, dialled_;
 };
 
@@ -302,6 +310,73 @@ TEST_F(LinkTableTest, AFailedDialFailsItsWaitersDropsItsQueueAndReportsTheNode) 
   ASSERT_TRUE(done.has_value());
   EXPECT_FALSE(done->ok());
   EXPECT_EQ(events_.unreachable, (std::vector<std::string>{"bbb-2@h"}));
+}
+
+// A peer that keeps refusing is one warning when it starts failing and one line when it
+// connects again, with the count; the retries in between are debug.
+TEST_F(LinkTableTest, RepeatedDialFailuresAreLoggedOncePerStateChangeWithTheCount) {
+  test::LogCapture log(spdlog::level::info);
+  make("aaa-1@h");
+  for (std::size_t k = 0; k < 3; ++k) {
+    table_->connect(*NodeName::parse("bbb-2@h"), {});
+    turn(1);
+    dialled_.at(k)->wire->eof = true;  // connected, then closed before answering
+    turn(2);
+    table_->reap();
+  }
+  EXPECT_EQ(log.count("cannot connect to bbb-2@h"), 1u) << log.text();
+  table_->connect(*NodeName::parse("bbb-2@h"), {});
+  answer_dial(3, "bbb-2@h");
+  turn();
+  ASSERT_TRUE(table_->is_connected("bbb-2@h"));
+  EXPECT_EQ(log.count("link up: bbb-2@h (outbound, scripted) after 3 failed dials"), 1u)
+      << log.text();
+  // A new streak warns again.
+  table_->disconnect("bbb-2@h");
+  turn(1);
+  table_->reap();
+  table_->connect(*NodeName::parse("bbb-2@h"), {});
+  turn(1);
+  dialled_.at(4)->wire->eof = true;
+  turn(2);
+  EXPECT_EQ(log.count("cannot connect to bbb-2@h"), 2u) << log.text();
+}
+
+// The dial of a name whose host does not resolve (an SRV target without an address) fails
+// before any socket exists; it is a warning like any other failed dial, not silence.
+TEST_F(LinkTableTest, AHostThatDoesNotResolveIsAWarning) {
+  test::LogCapture log(spdlog::level::info);
+  make("aaa-1@h");
+  unresolvable_.insert("gone.node.dc1.consul");
+  std::optional<Status> done;
+  table_->connect(*NodeName::parse("app-4001@gone.node.dc1.consul"), [&](Status st) { done = st; });
+  ASSERT_TRUE(done.has_value());
+  EXPECT_FALSE(done->ok());
+  EXPECT_EQ(log.count("[warning] cannot connect to app-4001@gone.node.dc1.consul: cannot resolve "
+                      "host 'gone.node.dc1.consul'"),
+            1u)
+      << log.text();
+}
+
+// A peer closing its link (a node stopping) or our own disconnect is news, not a problem;
+// a timeout is.
+TEST_F(LinkTableTest, ALinkClosedNormallyIsInfoATimeoutIsAWarning) {
+  test::LogCapture log(spdlog::level::info);
+  make("aaa-1@h");
+  Peer& closing = inbound("ppp-2@h");
+  inbound("qqq-3@h");
+  turn();
+  ASSERT_TRUE(table_->is_connected("ppp-2@h"));
+  ASSERT_TRUE(table_->is_connected("qqq-3@h"));
+  closing.wire->eof = true;
+  turn(1);
+  EXPECT_EQ(log.count("[info] link down: ppp-2@h: ppp-2@h closed the connection"), 1u)
+      << log.text();
+  for (int check = 0; check < 4; ++check) {
+    clock_.advance(std::chrono::milliseconds(1000));
+    table_->on_timers();
+  }
+  EXPECT_EQ(log.count("[warning] link down: qqq-3@h"), 1u) << log.text();
 }
 
 TEST_F(LinkTableTest, ThePendingQueueIsBounded) {
