@@ -1,10 +1,13 @@
 #include "config.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 
 namespace convoy {
 namespace {
@@ -14,7 +17,43 @@ Error config_error(const std::string& path, const toml::source_region& where,
   return make_error(Errc::invalid_argument, fmt::format("{}:{}: {}", path, where.begin.line, what));
 }
 
+// One nameservers entry: "ip:port", or Caravan's ["ip", port] with the port a string or an
+// integer; the result is in Nameserver::parse syntax.
+std::optional<std::string> nameserver_entry(const toml::node& e) {
+  if (auto v = e.value<std::string>(); v && e.is_string()) return *v;
+  const auto* pair = e.as_array();
+  if (!pair || pair->size() != 2 || !(*pair)[0].is_string()) return std::nullopt;
+  const std::string host = *(*pair)[0].value<std::string>();
+  long long port = -1;
+  if ((*pair)[1].is_integer()) {
+    port = *(*pair)[1].value<long long>();
+  } else if ((*pair)[1].is_string()) {
+    const std::string text = *(*pair)[1].value<std::string>();
+    if (text.empty() || text.size() > 5 ||
+        text.find_first_not_of("0123456789") != std::string::npos) {
+      return std::nullopt;
+    }
+    port = std::stoll(text);
+  }
+  if (host.empty() || port < 1 || port > 65535) return std::nullopt;
+  return host.find(':') != std::string::npos ? fmt::format("[{}]:{}", host, port)
+                                             : fmt::format("{}:{}", host, port);
+}
+
 }  // namespace
+
+const std::vector<std::string>& log_level_names() {
+  static const std::vector<std::string> names{"trace",   "debug", "info",     "warn",
+                                              "warning", "error", "critical", "off"};
+  return names;
+}
+
+Status validate_log_level(const std::string& level) {
+  const auto& names = log_level_names();
+  if (std::find(names.begin(), names.end(), level) != names.end()) return {};
+  return make_error(Errc::invalid_argument, fmt::format("'log_level' = \"{}\" is not one of {}",
+                                                        level, fmt::join(names, ", ")));
+}
 
 Result<Config> load_config_file(const std::string& path, Config base) {
   std::ifstream probe(path);
@@ -29,6 +68,7 @@ Result<Config> load_config_file(const std::string& path, Config base) {
                       fmt::format("{}:{}: {}", path, e.source().begin.line, e.description()));
   }
   Config c = std::move(base);
+  std::optional<std::string> service_key;  // which of consul_service / query set it
   for (const auto& entry : table) {
     // Named references, not structured bindings: lambdas below capture them.
     const std::string k(entry.first.str());
@@ -65,8 +105,24 @@ Result<Config> load_config_file(const std::string& path, Config base) {
       st = want_int(c.net_ticktime, 1, 86400);
     } else if (k == "log_level") {
       st = want_string(c.log_level);
-    } else if (k == "consul_service") {
-      st = want_string(c.consul_service);
+      if (st) {
+        if (auto v = validate_log_level(c.log_level); !v) {
+          st = config_error(path, node.source(), v.error().message);
+        }
+      }
+    } else if (k == "consul_service" || k == "query") {
+      // Caravan 1.x calls the SRV name `query`: one setting under two names.
+      std::string v;
+      st = want_string(v);
+      if (st && service_key && v != c.consul_service) {
+        st = config_error(path, node.source(),
+                          fmt::format("'{}' = \"{}\" contradicts '{}' = \"{}\" (the same setting)",
+                                      k, v, *service_key, c.consul_service));
+      }
+      if (st) {
+        c.consul_service = v;
+        service_key = k;
+      }
     } else if (k == "node_sname") {
       st = want_string(c.node_sname);
     } else if (k == "poll_interval") {
@@ -78,13 +134,15 @@ Result<Config> load_config_file(const std::string& path, Config base) {
     } else if (k == "nameservers") {
       const auto* arr = node.as_array();
       if (!arr) {
-        st = config_error(path, node.source(), "'nameservers' must be an array of \"ip:port\"");
+        st = config_error(path, node.source(),
+                          "'nameservers' must be an array of \"ip:port\" or [\"ip\", port]");
       } else {
         c.nameservers.clear();
         for (const auto& e : *arr) {
-          auto v = e.value<std::string>();
+          auto v = nameserver_entry(e);
           if (!v) {
-            st = config_error(path, e.source(), "'nameservers' entries must be strings");
+            st = config_error(path, e.source(),
+                              "'nameservers' entries are \"ip:port\" or [\"ip\", port]");
             break;
           }
           c.nameservers.push_back(*v);

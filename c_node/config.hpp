@@ -1,8 +1,9 @@
 #pragma once
 // Config: every option of the c_node daemon, with defaults and validation. Sources, later
 // ones winning: defaults < TOML file (--config) < command-line flags. The TOML keys mirror
-// Caravan's config: name, cookie, consul_service, node_sname, nameservers = ["ip:port"],
-// poll_interval (ms), plus net_ticktime, listen_address, log_level, prune_after, host_from.
+// Caravan's config: name, cookie, consul_service (or Caravan 1.x's `query`), node_sname,
+// nameservers = ["ip:port"] or [["ip", port]], poll_interval (ms), plus net_ticktime,
+// listen_address, log_level, prune_after, host_from.
 #include <chrono>
 #include <optional>
 #include <string>
@@ -28,6 +29,10 @@ struct Config {
   int prune_after = 0;
   std::string host_from = "target";  // "target" | "address"
 };
+
+// The log levels the flag and the file accept (spdlog's names, "warn" and "warning" alike).
+const std::vector<std::string>& log_level_names();
+Status validate_log_level(const std::string& level);
 
 // Reads a TOML file over `base`: keys present in the file replace base's values. Unknown
 // keys and wrongly typed values are errors (a typo must not silently fall back to a

@@ -1,5 +1,6 @@
 // c_node: a convoy node as a daemon. Wires flags (+ TOML file) -> Config -> Node, the
 // built-in services and, when configured, DNS SRV discovery.
+#include <fmt/ranges.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -49,11 +50,12 @@ int main(int argc, char** argv) {
   flag("--net-ticktime", &convoy::Config::net_ticktime,
        "Seconds of silence after which a peer is considered down")
       ->default_str("60");
-  flag("--log-level", &convoy::Config::log_level, "trace|debug|info|warn|error|off")
+  flag("--log-level", &convoy::Config::log_level, "Log verbosity (the same names as log_level)")
       ->default_str("info")
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
-  flag("--consul-service", &convoy::Config::consul_service,
-       "SRV name to poll (a bare name means NAME.service.consul); enables discovery");
+      ->check(CLI::IsMember(convoy::log_level_names()));
+  flag("--consul-service,--query", &convoy::Config::consul_service,
+       "SRV name to poll (a bare name means NAME.service.consul); enables discovery. "
+       "--query is Caravan 1.x's name for it");
   flag("--node-sname", &convoy::Config::node_sname,
        "Peers are named NODE_SNAME-<srv port>@<srv target>");
   flag("--nameserver", &convoy::Config::nameservers,
@@ -89,12 +91,10 @@ int main(int argc, char** argv) {
   if (cookie_opt->count() > 0) config.cookie = cookie;
 
   spdlog::set_default_logger(spdlog::stderr_color_mt("c_node"));
-  const auto level = spdlog::level::from_str(config.log_level);
-  if (level == spdlog::level::off && config.log_level != "off") {
-    return fail(kUsageError, "log_level must be trace, debug, info, warn, error or off, not '" +
-                                 config.log_level + "'");
+  if (auto st = convoy::validate_log_level(config.log_level); !st) {
+    return fail(kUsageError, st.error().message);
   }
-  spdlog::set_level(level);
+  spdlog::set_level(spdlog::level::from_str(config.log_level));
 
   auto options = convoy::to_node_options(config);
   if (!options) return fail(kUsageError, options.error().message);

@@ -157,6 +157,34 @@ TEST(CNodeExecutable, HelpAndVersionExitZero) {
   }
 }
 
+// The flag and the TOML key take the same log levels, and Caravan 1.x's spellings work: the
+// `query` key (and --query) for consul_service, [["ip", "port"]] nameservers.
+TEST(CNodeExecutable, LogLevelsAndCaravanSpellingsWorkFromFlagAndFile) {
+  Process help({c_node_binary(), "--help"});
+  ASSERT_TRUE(help.wait(5s).has_value());
+  for (const char* word : {"warning", "critical", "--query"}) {
+    EXPECT_NE(help.output().find(word), std::string::npos) << word << help.output();
+  }
+  const auto port = free_port();
+  Process flagged({c_node_binary(), "--name", "lv-" + std::to_string(port) + "@127.0.0.1",
+                   "--cookie", kCookie, "--listen-address", "127.0.0.1", "--log-level", "warning",
+                   "--query", "svc", "--node-sname", "app"});
+  EXPECT_TRUE(wait_listening(port, 10s)) << flagged.output();
+
+  const auto file_port = free_port(), dns_port = free_port();
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("convoy-caravan-" + std::to_string(file_port) + ".toml");
+  std::ofstream(path) << "name = \"lf-" << file_port << "@127.0.0.1\"\n"
+                      << "cookie = \"" << kCookie << "\"\n"
+                      << "listen_address = \"127.0.0.1\"\n"
+                      << "log_level = \"critical\"\n"
+                      << "query = \"svc\"\nnode_sname = \"app\"\n"
+                      << "nameservers = [[\"127.0.0.1\", \"" << dns_port << "\"]]\n";
+  Process filed({c_node_binary(), "--config", path.string()});
+  EXPECT_TRUE(wait_listening(file_port, 10s)) << filed.output();
+  std::filesystem::remove(path);
+}
+
 TEST(CNodeExecutable, BadInputIsOneClearLineAndExitTwo) {
   struct Case {
     std::vector<std::string> args;

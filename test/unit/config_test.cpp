@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -66,6 +67,53 @@ TEST_F(ConfigFile, MistakesAreReportedWithLineAndKey) {
   }
   EXPECT_NE(load_config_file("/nonexistent/convoy.toml").error().message.find("cannot read"),
             std::string::npos);
+}
+
+TEST_F(ConfigFile, QueryIsCaravansNameForConsulService) {
+  auto c = load_config_file(write("query = \"app.service.dc1.consul\"\n"));
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->consul_service, "app.service.dc1.consul");
+  EXPECT_TRUE(load_config_file(write("query = \"app\"\nconsul_service = \"app\"\n")).ok());
+  auto both = load_config_file(write("query = \"a\"\nconsul_service = \"b\"\n"));
+  ASSERT_FALSE(both.ok());
+  EXPECT_NE(both.error().message.find(":1: 'query' = \"a\" contradicts 'consul_service' = \"b\""),
+            std::string::npos)
+      << both.error().message;
+}
+
+TEST_F(ConfigFile, NameserversAlsoTakeCaravansHostPortPairs) {
+  auto c = load_config_file(
+      write("nameservers = [[\"10.0.0.1\", \"8600\"], [\"::1\", 53], \"127.0.0.1:5353\"]\n"));
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->nameservers,
+            (std::vector<std::string>{"10.0.0.1:8600", "[::1]:53", "127.0.0.1:5353"}));
+  for (const char* bad :
+       {"nameservers = [[\"10.0.0.1\"]]\n", "nameservers = [[\"10.0.0.1\", \"x\"]]\n",
+        "nameservers = [[\"10.0.0.1\", 70000]]\n", "nameservers = [[1, 2]]\n",
+        "nameservers = [3]\n"}) {
+    auto r = load_config_file(write(bad));
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.error().message.find(":1: 'nameservers' entries are \"ip:port\" or [\"ip\", port]"),
+              std::string::npos)
+        << r.error().message;
+  }
+}
+
+TEST_F(ConfigFile, LogLevelsAreTheListTheFlagTakes) {
+  for (const auto& level : log_level_names()) {
+    auto c = load_config_file(write("log_level = \"" + level + "\"\n"));
+    EXPECT_TRUE(c.ok()) << level;
+  }
+  const auto& names = log_level_names();
+  for (const char* expected : {"warn", "warning", "critical", "off"}) {
+    EXPECT_NE(std::find(names.begin(), names.end(), expected), names.end()) << expected;
+  }
+  auto r = load_config_file(write("log_level = \"loud\"\n"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find(":1: 'log_level' = \"loud\" is not one of trace, debug, info, "
+                                   "warn, warning, error, critical, off"),
+            std::string::npos)
+      << r.error().message;
 }
 
 TEST(ConfigValidation, DiscoveryNeedsItsKeys) {
