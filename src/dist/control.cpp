@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <type_traits>
+
 namespace convoy::dist {
 namespace {
 
@@ -295,6 +297,23 @@ Result<Frame> decode_frame(std::span<const std::uint8_t> body) {
         fmt::format("spawn request arguments are not a proper list: {}", payload->to_string()));
   }
   return Frame{std::move(*message), std::move(*payload)};
+}
+
+const Pid* sender(const ControlMessage& m) {
+  return std::visit(
+      [](const auto& msg) -> const Pid* {
+        using T = std::decay_t<decltype(msg)>;
+        if constexpr (std::is_same_v<T, Send>) {
+          return msg.from ? &*msg.from : nullptr;
+        } else if constexpr (std::is_same_v<T, MonitorPExit>) {
+          return msg.from.as_pid();
+        } else if constexpr (std::is_same_v<T, SpawnReply>) {
+          return nullptr;
+        } else {
+          return &msg.from;
+        }
+      },
+      m);
 }
 
 std::int64_t op_of(const ControlMessage& m) {

@@ -181,6 +181,10 @@ Result<ControlMessage> from_term(const Term& control);
 
 Term to_term(const ControlMessage& m);
 std::int64_t op_of(const ControlMessage& m);
+// The process the message says it comes from (nullptr if it names none: a plain SEND, a
+// MONITOR_P_EXIT for a monitor by name, a SPAWN_REPLY). A link may only speak for its own
+// node's processes.
+const Pid* sender(const ControlMessage& m);
 // Appends the control message's external encoding (and the payload's, if given).
 void encode(const ControlMessage& m, std::vector<std::uint8_t>& out, const Term* payload = nullptr);
 std::string to_string(const ControlMessage& m);

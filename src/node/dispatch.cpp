@@ -9,6 +9,19 @@
 namespace convoy {
 
 void Node::Impl::dispatch(const std::string& peer, const dist::Frame& frame) {
+  // A link speaks for its own node's processes only, as BEAM requires: otherwise any peer
+  // could kill, link to or monitor our processes on behalf of a node it is not, and leave
+  // state behind for nodes it will never be asked about.
+  if (const Pid* from = dist::sender(frame.control); from && from->node != peer) {
+    ++spoofed_frames;
+    if (spoof_reported.insert(peer).second) {
+      spdlog::warn(
+          "{} sent {} on behalf of {}, a process of another node: dropped (further such frames "
+          "on this link are dropped without a line)",
+          peer, dist::to_string(frame.control), Term::pid(*from).to_string());
+    }
+    return;
+  }
   struct Visitor {
     Node::Impl& n;
     const std::string& peer;

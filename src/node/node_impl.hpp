@@ -12,6 +12,7 @@
 #include <random>
 #include <string>
 #include <tuple>
+#include <unordered_set>
 #include <vector>
 
 #include "convoy/node.hpp"
@@ -42,6 +43,10 @@ struct Node::Impl final : node::LinkEvents, node::ProcessTable::Env {
   std::map<std::tuple<std::string, std::string, std::uint32_t>, RpcFunction> functions;
   std::vector<std::uint8_t> scratch;  // encoding buffer for route()
   std::vector<pollfd> fds;            // this turn's poll set
+  // Frames dropped because their sender belongs to another node than the link's; the peers
+  // already reported (once per link, forgotten when it goes down).
+  std::uint64_t spoofed_frames = 0;
+  std::unordered_set<std::string> spoof_reported;
 
   // --- LinkEvents ----------------------------------------------------------------------
   void on_link_up(const std::string& peer) override;

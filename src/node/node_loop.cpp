@@ -59,6 +59,7 @@ void Node::Impl::notify_watchers(const std::string& peer, bool up) {
 void Node::Impl::on_link_up(const std::string& peer) { notify_watchers(peer, true); }
 
 void Node::Impl::on_link_down(const std::string& peer) {
+  spoof_reported.erase(peer);
   processes.node_lost(peer);
   notify_watchers(peer, false);
 }

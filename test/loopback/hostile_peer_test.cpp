@@ -2,11 +2,13 @@
 // and undecodable terms. None of them may stop the node serving everyone else.
 #include <gtest/gtest.h>
 
+#include <future>
 #include <thread>
 
 #include "convoy/node.hpp"
 #include "convoy/services.hpp"
 #include "harness.hpp"
+#include "log_capture.hpp"
 #include "raw_peer.hpp"
 
 namespace convoy::test {
@@ -50,6 +52,14 @@ class HostilePeers : public testing::Test {
     ASSERT_TRUE(m.has_value());
     EXPECT_EQ(m->control, dist::ControlMessage(dist::Send{me, std::nullopt, std::nullopt}));
     EXPECT_EQ(m->payload, Term::atom("still_alive"));
+  }
+
+  // Runs `f` on the node's loop thread and returns its result (the node is not thread-safe).
+  template <typename F>
+  auto on_loop(F f) {
+    std::promise<decltype(f())> result;
+    node_->post([&](Node&) { result.set_value(f()); });
+    return result.get_future().get();
   }
 
   std::unique_ptr<Node> node_;
@@ -112,6 +122,47 @@ TEST_F(HostilePeers, BadHandshakeBytesAreRefused) {
   // The node closes the socket rather than answering nonsense.
   EXPECT_FALSE(peer.read_frame().has_value());
   expect_echo_works("good5");
+}
+
+// A link speaks only for its own node's processes (BEAM checks the same): a LINK, EXIT2,
+// MONITOR_P... whose sender is a pid of another node is dropped, logged once and counted,
+// so no peer can kill, link or monitor on behalf of a node it is not.
+TEST_F(HostilePeers, ControlMessagesSentOnBehalfOfAnotherNodeAreDropped) {
+  LogCapture log(spdlog::level::debug);
+  const Pid victim = on_loop([&] { return node_->spawn([](Node&, const Pid&, const Term&) {}); });
+  RawPeer peer(node_->name().port());
+  const std::string self = "spoofer@127.0.0.1";
+  ASSERT_TRUE(peer.handshake(self, node_->name().str(), kCookie));
+  const Pid me{self, 1, 0, 5};
+  const Pid forged{"bystander-1@127.0.0.1", 7, 0, 1};
+  const Ref ref{self, 5, {1, 2, 3}};
+  auto i = [](std::int64_t v) { return Term::integer(v); };
+  for (const Term& control :
+       {Term::tuple({i(8), Term::pid(forged), Term::pid(victim), Term::atom("kill")}),
+        Term::tuple({i(1), Term::pid(forged), Term::pid(victim)}),
+        Term::tuple({i(19), Term::pid(forged), Term::pid(victim), Term::ref(ref)})}) {
+    ASSERT_TRUE(peer.write(RawPeer::control_frame(control)));
+  }
+  // Frames on one link are handled in order: once the echo is back, the three were seen.
+  ASSERT_TRUE(peer.write(echo_request(me, Term::atom("sync"))));
+  auto m = peer.read_message();
+  ASSERT_TRUE(m.has_value());
+  EXPECT_TRUE(on_loop([&] { return node_->is_alive(victim); }));
+  // Had the LINK or MONITOR_P been kept, the victim's exit would be sent to the bystander.
+  on_loop([&] {
+    node_->exit_process(victim, Term::atom("boom"));
+    return true;
+  });
+  EXPECT_EQ(log.count("bystander-1@127.0.0.1 at"), 0u) << log.text();  // no dial to it
+  EXPECT_EQ(log.count("cannot connect to bystander"), 0u) << log.text();
+  EXPECT_EQ(log.count("on behalf of"), 1u) << log.text();  // once per link, not per frame
+  // The peer's own processes are still obeyed.
+  const Pid other = on_loop([&] { return node_->spawn([](Node&, const Pid&, const Term&) {}); });
+  ASSERT_TRUE(peer.write(RawPeer::control_frame(
+      Term::tuple({i(8), Term::pid(me), Term::pid(other), Term::atom("kill")}))));
+  ASSERT_TRUE(peer.write(echo_request(me, Term::atom("sync2"))));
+  ASSERT_TRUE(peer.read_message().has_value());
+  EXPECT_FALSE(on_loop([&] { return node_->is_alive(other); }));
 }
 
 }  // namespace

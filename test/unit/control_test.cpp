@@ -154,6 +154,28 @@ TEST(ControlDecode, BytesThatAreNotTermsAreUndecodable) {
   EXPECT_EQ(error_of(cut), ControlErrc::undecodable);
 }
 
+// What a message claims as its sender, for the check that the sending link's node owns it.
+TEST(ControlSender, EveryMessageFromAProcessNamesItsSender) {
+  for (const ControlMessage& m :
+       {ControlMessage(Link{kA, kB}), ControlMessage(RegSend{kA, "echo", {}}),
+        ControlMessage(Exit{kA, kB, Term::atom("boom"), {}}),
+        ControlMessage(Exit2{kA, kB, Term::atom("kill"), {}}), ControlMessage(Unlink{kA, kB}),
+        ControlMessage(UnlinkId{i(1), kA, kB}), ControlMessage(UnlinkIdAck{i(1), kA, kB}),
+        ControlMessage(GroupLeader{kA, kB}), ControlMessage(MonitorP{kA, Term::pid(kB), kRef}),
+        ControlMessage(DemonitorP{kA, Term::pid(kB), kRef}),
+        ControlMessage(MonitorPExit{Term::pid(kA), kB, kRef, Term::atom("x")}),
+        ControlMessage(SpawnRequest{kRef, kA, kA, "m", "f", 0, {}, {}}),
+        ControlMessage(Send{kB, kA, {}})}) {
+    const Pid* from = sender(m);
+    ASSERT_NE(from, nullptr) << to_string(m);
+    EXPECT_EQ(*from, kA) << to_string(m);
+  }
+  // No sender named: a plain SEND, a MONITOR_P_EXIT for a monitor by name, a spawn reply.
+  EXPECT_EQ(sender(Send{kB, {}, {}}), nullptr);
+  EXPECT_EQ(sender(MonitorPExit{Term::atom("c_node"), kB, kRef, Term::atom("x")}), nullptr);
+  EXPECT_EQ(sender(SpawnReply{kRef, kA, 0, Term::pid(kB), {}}), nullptr);
+}
+
 TEST(ControlPrint, MessagesPrintAsTheirTerms) {
   EXPECT_EQ(to_string(Link{kA, kB}), "{1,<'a-1@h'.1.0>,<'b-2@h'.7.0>}");
 }
