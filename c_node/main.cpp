@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <functional>
 
 #include "config.hpp"
@@ -25,6 +26,9 @@ int fail(int code, const std::string& message) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A write to a closed socket or to a log pipe nobody reads is an error to handle (EPIPE),
+  // not a reason to die.
+  std::signal(SIGPIPE, SIG_IGN);
   convoy::Config flags;  // values given on the command line
   std::string cookie, config_file;
   // Flags override the file: each given flag copies its value over the file's.
@@ -103,9 +107,17 @@ int main(int argc, char** argv) {
 
   auto node = convoy::Node::start(std::move(*options));
   if (!node) return fail(kRuntimeError, node.error().message);
-  if (auto st = (*node)->stop_on_signals({SIGINT, SIGTERM}); !st) {
+  // Before any thread starts (the resolver's inherits the mask): every signal a daemon meets
+  // is handled on the loop, none ends the node without closing its links.
+  if (auto st = (*node)->stop_on_signals({SIGINT, SIGTERM, SIGQUIT}); !st) {
     return fail(kRuntimeError, st.error().message);
   }
+  auto ignored =
+      (*node)->on_signals({SIGHUP, SIGUSR1, SIGUSR2, SIGALRM}, [](convoy::Node&, int sig) {
+        spdlog::info("received signal {} ({}): ignored{}", sig, ::strsignal(sig),
+                     sig == SIGHUP ? "; this version does not reload its configuration" : "");
+      });
+  if (!ignored) return fail(kRuntimeError, ignored.error().message);
   if (auto st = convoy::install_builtin_services(**node); !st) {
     return fail(kRuntimeError, st.error().message);
   }

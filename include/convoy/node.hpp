@@ -66,6 +66,10 @@ class Node {
   void post(std::function<void(Node&)> task);
   // Stop the loop on these signals (blocks them for the calling thread; use before run()).
   Status stop_on_signals(std::initializer_list<int> signals);
+  // Runs `handler` on the loop thread when one of `signals` arrives (blocks them for the
+  // calling thread and the threads it starts afterwards; use before run()).
+  Status on_signals(std::initializer_list<int> signals,
+                    std::function<void(Node& node, int signo)> handler);
   // Runs `task` on the loop after `delay`; returns an id for cancel_timer().
   std::uint64_t after(std::chrono::milliseconds delay, std::function<void(Node&)> task);
   void cancel_timer(std::uint64_t id);

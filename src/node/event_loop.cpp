@@ -40,17 +40,31 @@ void EventLoop::request_stop() noexcept {
 }
 
 Status EventLoop::stop_on_signals(std::initializer_list<int> signals) {
+  return on_signals(signals, [this](int signo) {
+    spdlog::info("received signal {} ({}), stopping", signo, ::strsignal(signo));
+    stop_ = true;
+  });
+}
+
+Status EventLoop::on_signals(std::initializer_list<int> signals, SignalHandler handler) {
   sigset_t set;
   sigemptyset(&set);
   for (int s : signals) sigaddset(&set, s);
+  // Blocked first, so none is delivered the default way (most end the process) meanwhile.
   if (::pthread_sigmask(SIG_BLOCK, &set, nullptr) != 0) {
     return make_error(Errc::io_error, "cannot block signals");
   }
-  io::Fd fd(::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC));
-  if (!fd.valid()) {
-    return make_error(Errc::io_error, fmt::format("signalfd: {}", std::strerror(errno)));
+  if (!signals_valid_) {
+    sigemptyset(&handled_);
+    signals_valid_ = true;
   }
-  signals_ = std::move(fd);
+  for (int s : signals) sigaddset(&handled_, s);
+  // With an existing descriptor, signalfd() widens its mask and returns the same one.
+  const int fd =
+      ::signalfd(signals_.valid() ? signals_.get() : -1, &handled_, SFD_NONBLOCK | SFD_CLOEXEC);
+  if (fd < 0) return make_error(Errc::io_error, fmt::format("signalfd: {}", std::strerror(errno)));
+  if (!signals_.valid()) signals_ = io::Fd(fd);
+  for (int s : signals) signal_handlers_[s] = handler;
   return {};
 }
 
@@ -103,9 +117,11 @@ void EventLoop::handle(std::span<const pollfd> own) {
       [[maybe_unused]] auto r = ::read(wake_.get(), &v, sizeof v);
     } else if (p.fd == signals_.get()) {
       signalfd_siginfo si{};
-      if (::read(signals_.get(), &si, sizeof si) == sizeof si) {
-        spdlog::info("received signal {}, stopping", si.ssi_signo);
-        stop_ = true;
+      while (::read(signals_.get(), &si, sizeof si) == sizeof si) {
+        const int signo = static_cast<int>(si.ssi_signo);
+        if (auto it = signal_handlers_.find(signo); it != signal_handlers_.end()) {
+          run_guarded([&] { it->second(signo); }, "a signal handler");
+        }
       }
     }
   }

@@ -8,6 +8,7 @@
 #include <csignal>
 #include <functional>
 #include <initializer_list>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -38,6 +39,10 @@ class EventLoop {
   void clear_stop() noexcept { stop_ = false; }
   // Blocks `signals` for the calling thread; their arrival stops the loop.
   Status stop_on_signals(std::initializer_list<int> signals);
+  // Blocks `signals` for the calling thread (and threads it starts later); each arrival
+  // runs `handler` on the loop thread. A later call for the same signal replaces it.
+  using SignalHandler = std::function<void(int signo)>;
+  Status on_signals(std::initializer_list<int> signals, SignalHandler handler);
 
   std::uint64_t after(Clock::time_point when, Task task) {
     return timers_.add(when, std::move(task));
@@ -64,6 +69,9 @@ class EventLoop {
   const Clock* clock_;
   io::Fd wake_;
   io::Fd signals_;
+  sigset_t handled_;
+  bool signals_valid_ = false;
+  std::map<int, SignalHandler> signal_handlers_;
   TimerQueue<Task> timers_;
   std::mutex posted_mutex_;
   std::vector<Task> posted_;

@@ -95,6 +95,12 @@ Status Node::stop_on_signals(std::initializer_list<int> signals) {
   return impl_->loop->stop_on_signals(signals);
 }
 
+Status Node::on_signals(std::initializer_list<int> signals,
+                        std::function<void(Node& node, int signo)> handler) {
+  return impl_->loop->on_signals(
+      signals, [this, handler = std::move(handler)](int signo) { handler(*this, signo); });
+}
+
 std::uint64_t Node::after(std::chrono::milliseconds delay, std::function<void(Node&)> task) {
   return impl_->loop->after(impl_->loop->clock().now() + delay,
                             [this, task = std::move(task)] { task(*this); });

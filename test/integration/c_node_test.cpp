@@ -1,7 +1,10 @@
 // The c_node executable against live Erlang and Elixir nodes, no epmd anywhere.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -224,8 +227,8 @@ TEST(CNodeExecutable, PortInUseIsAClearError) {
       << second.output();
 }
 
-TEST(CNodeExecutable, SigtermAndSigintStopWithinTwoSeconds) {
-  for (int sig : {SIGTERM, SIGINT}) {
+TEST(CNodeExecutable, SigtermSigintAndSigquitStopWithinTwoSeconds) {
+  for (int sig : {SIGTERM, SIGINT, SIGQUIT}) {
     auto c = CNode::start();
     // With a live link, so stopping has something to close.
     auto r =
@@ -236,6 +239,67 @@ TEST(CNodeExecutable, SigtermAndSigintStopWithinTwoSeconds) {
     ASSERT_TRUE(code.has_value()) << "signal " << sig;
     EXPECT_EQ(*code, 0);
   }
+}
+
+// Signals a daemon meets (a terminal hang-up, a stray kill -USR1, an alarm, a broken pipe)
+// are handled, each with a line, instead of ending the node without closing its links.
+TEST(CNodeExecutable, OtherSignalsAreHandledAndTheNodeKeepsServing) {
+  auto c = CNode::start();
+  const auto ping = [&] {
+    auto r =
+        run_client(Kind::erlang, "convoy_fixture:ping(" + erl_atom(c.name) + ", 5000), halt().");
+    return r.output.find("PING pong") != std::string::npos;
+  };
+  ASSERT_TRUE(ping());
+  for (int sig : {SIGHUP, SIGUSR1, SIGUSR2, SIGALRM}) {
+    c.process.signal(sig);
+    ASSERT_TRUE(c.process.wait_output("received signal " + std::to_string(sig), 5s))
+        << sig << c.process.output();
+    EXPECT_TRUE(c.process.running()) << sig;
+  }
+  c.process.signal(SIGPIPE);  // ignored outright: a broken pipe shows up as EPIPE instead
+  std::this_thread::sleep_for(200ms);
+  EXPECT_TRUE(c.process.running());
+  EXPECT_TRUE(ping()) << c.process.output();
+  EXPECT_EQ(c.process.output().find("stopping"), std::string::npos) << c.process.output();
+}
+
+// With stderr a pipe whose reader is gone (a log shipper that died), the next log line is
+// EPIPE, not a SIGPIPE that kills the node.
+TEST(CNodeExecutable, AClosedStderrPipeDoesNotKillTheNode) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  const auto port = free_port();
+  const std::string name = "pipe-" + std::to_string(port) + "@127.0.0.1";
+  const std::string binary = c_node_binary();
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::dup2(fds[1], 1);
+    ::dup2(fds[1], 2);
+    ::close(fds[0]);
+    ::close(fds[1]);
+    ::execl(binary.c_str(), binary.c_str(), "--name", name.c_str(), "--cookie", kCookie.c_str(),
+            "--listen-address", "127.0.0.1", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  struct Reap {
+    pid_t pid;
+    ~Reap() {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+  } reap{pid};
+  ::close(fds[1]);
+  ASSERT_TRUE(wait_listening(port, 10s));
+  ::close(fds[0]);  // nobody reads the logs any more
+  // Each ping is a link up and down: log lines into the broken pipe.
+  for (int k = 0; k < 2; ++k) {
+    auto r = run_client(Kind::erlang, "convoy_fixture:ping(" + erl_atom(name) + ", 5000), halt().");
+    EXPECT_NE(r.output.find("PING pong"), std::string::npos) << k << r.output;
+  }
+  int status = 0;
+  EXPECT_EQ(::waitpid(pid, &status, WNOHANG), 0) << "the c_node died: status " << status;
 }
 
 }  // namespace

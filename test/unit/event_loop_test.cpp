@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <pthread.h>
 
+#include <algorithm>
 #include <stdexcept>
 #include <thread>
 
@@ -105,6 +106,26 @@ TEST(EventLoop, ABlockedSignalStopsTheLoopThroughItsDescriptor) {
     EXPECT_TRUE(poll_once(*loop, 1000));
   });
   t.join();
+  EXPECT_TRUE(loop->stop_requested());
+}
+
+TEST(EventLoop, SignalHandlersRunOnTheLoopBesideTheStoppingOnes) {
+  ManualClock clock;
+  auto loop = EventLoop::create(clock).value();
+  std::vector<int> seen;
+  std::thread t([&] {
+    ASSERT_TRUE(loop->stop_on_signals({SIGUSR2}).ok());
+    ASSERT_TRUE(loop->on_signals({SIGUSR1, SIGHUP}, [&](int s) { seen.push_back(s); }).ok());
+    ::pthread_kill(::pthread_self(), SIGUSR1);
+    ::pthread_kill(::pthread_self(), SIGHUP);
+    EXPECT_TRUE(poll_once(*loop, 1000));
+    EXPECT_FALSE(loop->stop_requested());
+    ::pthread_kill(::pthread_self(), SIGUSR2);
+    EXPECT_TRUE(poll_once(*loop, 1000));
+  });
+  t.join();
+  std::sort(seen.begin(), seen.end());
+  EXPECT_EQ(seen, (std::vector<int>{SIGHUP, SIGUSR1}));
   EXPECT_TRUE(loop->stop_requested());
 }
 
