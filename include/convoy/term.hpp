@@ -207,6 +207,9 @@ class Term {
 
   // --- text -----------------------------------------------------------------------------
   std::string to_string() const;  // Erlang syntax, e.g. {ok,[1,2|x],<<1,2>>,#{a => 1}}
+  // At most `max_chars` of it, then "...(truncated)"; the rest of the term is not even
+  // visited, so printing a 64 MB term for a log line costs what the line shows.
+  std::string to_string(std::size_t max_chars) const;
   friend std::ostream& operator<<(std::ostream& os, const Term& t);
 
   struct ListRep {

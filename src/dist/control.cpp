@@ -4,6 +4,8 @@
 
 #include <type_traits>
 
+#include "term/printed.hpp"
+
 namespace convoy::dist {
 namespace {
 
@@ -90,7 +92,7 @@ class Fields {
     if (error_) return;
     error_ = control_error(ControlErrc::bad_field,
                            fmt::format("op {}: element {} ({}) is not {}: {}", op_, i, what,
-                                       expected, t_.element(i)->to_string()));
+                                       expected, t_.element(i)->to_string(kLogTermChars)));
   }
   const Term& t_;
   std::int64_t op_;
@@ -164,16 +166,16 @@ Result<ControlMessage> decode_spawn_request(Fields& f, const Term& t, std::int64
       !mfa.element(2)->is_integer()) {
     return control_error(ControlErrc::bad_field,
                          fmt::format("op {}: element 4 is not {{Module, Function, Arity}}: {}",
-                                     code, mfa.to_string()));
+                                     code, mfa.to_string(kLogTermChars)));
   }
   s.module = mfa.element(0)->as_atom()->name;
   s.function = mfa.element(1)->as_atom()->name;
   s.arity = *mfa.element(2)->as_integer();
   const Term& opts = *t.element(5);
   if (!opts.is_list() || !opts.list_tail().is_nil()) {
-    return control_error(
-        ControlErrc::bad_field,
-        fmt::format("op {}: element 5 (options) is not a proper list: {}", code, opts.to_string()));
+    return control_error(ControlErrc::bad_field,
+                         fmt::format("op {}: element 5 (options) is not a proper list: {}", code,
+                                     opts.to_string(kLogTermChars)));
   }
   s.options = opts.list_elements();
   if (code == op::kSpawnRequestTT) s.token = f.any(6);
@@ -189,8 +191,9 @@ const std::error_category& control_category() noexcept {
 
 Result<ControlMessage> from_term(const Term& t) {
   if (!t.is_tuple() || t.elements().empty() || !t.element(0)->is_integer()) {
-    return control_error(ControlErrc::not_a_tuple,
-                         fmt::format("control message is not {{Op, ...}}: {}", t.to_string()));
+    return control_error(
+        ControlErrc::not_a_tuple,
+        fmt::format("control message is not {{Op, ...}}: {}", t.to_string(kLogTermChars)));
   }
   const std::int64_t code = *t.element(0)->as_integer();
   const std::size_t arity = arity_of(code);
@@ -292,9 +295,9 @@ Result<Frame> decode_frame(std::span<const std::uint8_t> body) {
   }
   if ((code == op::kSpawnRequest || code == op::kSpawnRequestTT) &&
       (!payload->is_list() || !payload->list_tail().is_nil())) {
-    return control_error(
-        ControlErrc::bad_field,
-        fmt::format("spawn request arguments are not a proper list: {}", payload->to_string()));
+    return control_error(ControlErrc::bad_field,
+                         fmt::format("spawn request arguments are not a proper list: {}",
+                                     payload->to_string(kLogTermChars)));
   }
   return Frame{std::move(*message), std::move(*payload)};
 }
@@ -419,5 +422,9 @@ void encode(const ControlMessage& m, std::vector<std::uint8_t>& out, const Term*
 }
 
 std::string to_string(const ControlMessage& m) { return to_term(m).to_string(); }
+
+std::string to_string(const ControlMessage& m, std::size_t max_chars) {
+  return to_term(m).to_string(max_chars);
+}
 
 }  // namespace convoy::dist

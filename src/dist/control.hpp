@@ -14,6 +14,7 @@
 
 #include "convoy/result.hpp"
 #include "convoy/term.hpp"
+#include "term/printed.hpp"
 
 namespace convoy::dist {
 
@@ -188,8 +189,22 @@ const Pid* sender(const ControlMessage& m);
 // Appends the control message's external encoding (and the payload's, if given).
 void encode(const ControlMessage& m, std::vector<std::uint8_t>& out, const Term* payload = nullptr);
 std::string to_string(const ControlMessage& m);
+std::string to_string(const ControlMessage& m, std::size_t max_chars);
+// For log lines: printed only if the line is written, cut at kLogTermChars.
+struct PrintedControl {
+  const ControlMessage& message;
+};
+inline PrintedControl printed(const ControlMessage& m) { return {m}; }
 
 }  // namespace convoy::dist
 
 template <>
 struct std::is_error_code_enum<convoy::dist::ControlErrc> : std::true_type {};
+
+template <>
+struct fmt::formatter<convoy::dist::PrintedControl> : fmt::formatter<std::string_view> {
+  auto format(const convoy::dist::PrintedControl& p, fmt::format_context& ctx) const {
+    return fmt::formatter<std::string_view>::format(
+        convoy::dist::to_string(p.message, convoy::kLogTermChars), ctx);
+  }
+};

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "convoy/node.hpp"
+#include "term/printed.hpp"
 
 namespace convoy {
 
@@ -16,8 +17,8 @@ Error call_error(const Term& reason, const std::string& target) {
   if (reason.is_atom("noconnection")) {
     return make_error(Errc::not_connected, fmt::format("call to {}: node unreachable", target));
   }
-  return make_error(Errc::process_exit,
-                    fmt::format("call to {}: the server exited: {}", target, reason.to_string()));
+  return make_error(Errc::process_exit, fmt::format("call to {}: the server exited: {}", target,
+                                                    reason.to_string(kLogTermChars)));
 }
 
 // gen_server:call from C++, the way gen:call does it: monitor the server, send

@@ -18,7 +18,7 @@ void Node::Impl::dispatch(const std::string& peer, const dist::Frame& frame) {
       spdlog::warn(
           "{} sent {} on behalf of {}, a process of another node: dropped (further such frames "
           "on this link are dropped without a line)",
-          peer, dist::to_string(frame.control), Term::pid(*from).to_string());
+          peer, dist::printed(frame.control), Term::pid(*from).to_string());
     }
     return;
   }
@@ -63,7 +63,7 @@ void Node::Impl::dispatch(const std::string& peer, const dist::Frame& frame) {
     void operator()(const dist::GroupLeader&) const {}
     void operator()(const dist::SpawnReply& s) const {
       spdlog::debug("{} sent a spawn reply for a request we never made: {}", peer,
-                    dist::to_string(s));
+                    dist::printed(dist::ControlMessage(s)));
     }
   };
   std::visit(Visitor{*this, peer, frame.payload}, frame.control);

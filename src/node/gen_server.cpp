@@ -2,6 +2,7 @@
 
 #include "convoy/node.hpp"
 #include "convoy/process.hpp"
+#include "term/printed.hpp"
 
 namespace convoy {
 
@@ -14,7 +15,7 @@ Mailbox gen_server_mailbox(GenServer server) {
       const Term& from = *message.element(1);
       if (auto answer = server.handle_call(node, *message.element(2), from)) {
         if (auto st = node.reply(from, *answer); !st) {
-          spdlog::warn("gen_server: cannot reply to {}: {}", from.to_string(), st.error().message);
+          spdlog::warn("gen_server: cannot reply to {}: {}", printed(from), st.error().message);
         }
       }
       return;

@@ -6,6 +6,7 @@
 
 #include "convoy/transport.hpp"
 #include "node/node_impl.hpp"
+#include "term/printed.hpp"
 
 namespace convoy {
 namespace {
@@ -127,7 +128,7 @@ Status Node::send(const RegName& to, const Term& message, const std::optional<Pi
 Status Node::reply(const Term& from, const Term& reply) {
   if (!from.is_tuple(2) || !from.element(0)->is_pid()) {
     return make_error(Errc::invalid_argument,
-                      fmt::format("not a gen_server From: {}", from.to_string()));
+                      fmt::format("not a gen_server From: {}", from.to_string(kLogTermChars)));
   }
   // The tag goes back exactly as it came, whether a ref or OTP 24+'s [alias | Ref].
   return send(*from.element(0)->as_pid(), Term::tuple({*from.element(1), reply}));

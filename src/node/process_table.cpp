@@ -40,7 +40,7 @@ void ProcessTable::route(const std::string& node, const dist::ControlMessage& m)
   // Sends never block and a link being set up queues; what fails here is a full queue or a
   // node that cannot be reached at all. Say so rather than lose the signal silently.
   if (auto st = env_.route(node, m); !st) {
-    spdlog::warn("cannot send {} to {}: {}", dist::to_string(m), node, st.error().message);
+    spdlog::warn("cannot send {} to {}: {}", dist::printed(m), node, st.error().message);
   }
 }
 

@@ -7,6 +7,7 @@
 
 #include "node/exception_reason.hpp"
 #include "node/node_impl.hpp"
+#include "term/printed.hpp"
 
 namespace convoy {
 namespace {
@@ -68,8 +69,8 @@ void Node::Impl::spawn_request(const std::string& peer, const dist::SpawnRequest
   if (execute_cast) {
     const Term outcome = run_function(argv[0], argv[1], argv[2]);
     if (!outcome.element(0)->is_atom("ok")) {
-      spdlog::warn("rpc cast {}:{} from {} failed: {}", argv[0].to_string(), argv[1].to_string(),
-                   peer, outcome.to_string());
+      spdlog::warn("rpc cast {}:{} from {} failed: {}", printed(argv[0]), printed(argv[1]), peer,
+                   printed(outcome));
     }
     return processes.exit(worker, Term::atom("normal"));
   }
@@ -103,8 +104,8 @@ Status Node::Impl::install_rex() {
       const Term outcome =
           n.impl_->run_function(*request.element(1), *request.element(2), *request.element(3));
       if (!outcome.element(0)->is_atom("ok")) {
-        spdlog::warn("rex cast {}:{} failed: {}", request.element(1)->to_string(),
-                     request.element(2)->to_string(), outcome.to_string());
+        spdlog::warn("rex cast {}:{} failed: {}", printed(*request.element(1)),
+                     printed(*request.element(2)), printed(outcome));
       }
     }
   };

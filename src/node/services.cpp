@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "term/printed.hpp"
+
 namespace convoy {
 namespace {
 
@@ -26,7 +28,7 @@ void echo(Node& node, const Pid&, const Term& message) {
     }
     return;
   }
-  spdlog::debug("echo: ignoring {}", message.to_string());
+  spdlog::debug("echo: ignoring {}", printed(message));
 }
 
 }  // namespace
@@ -43,10 +45,10 @@ Status install_builtin_services(Node& node) {
       }
       return;
     }
-    spdlog::debug("c_node: ignoring cast {}", request.to_string());
+    spdlog::debug("c_node: ignoring cast {}", printed(request));
   };
   c_node.handle_info = [](Node&, const Term& info) {
-    spdlog::debug("c_node: ignoring {}", info.to_string());
+    spdlog::debug("c_node: ignoring {}", printed(info));
   };
   if (auto r = node.register_process("c_node", gen_server_mailbox(std::move(c_node))); !r) {
     return r.error();

@@ -138,22 +138,36 @@ void append_double(std::string& out, double d) {
   out += text;
 }
 
-void print(std::string& out, const Term& t);
+// The text being printed, and where to stop: past `limit` characters the rest of the term is
+// skipped (not printed and thrown away), so a huge term costs only what is shown.
+struct Out {
+  std::string s;
+  std::size_t limit = std::string::npos;
+  bool full(std::size_t pending = 0) const { return s.size() + pending >= limit; }
+  // How many of `n` elements to look at for a decision about the whole (printable or not).
+  std::size_t scan(std::size_t n) const {
+    return limit == std::string::npos ? n : std::min(n, limit);
+  }
+};
 
-void print_list(std::string& out, const Term& t) {
+void print(Out& out, const Term& t);
+
+void print_list(Out& out, const Term& t) {
   // Printable charlists (either representation) print as strings so that equal terms
   // print the same.
   std::string chars;
   bool printable = t.list_tail().is_nil();
   if (const std::string* s = t.as_string()) {
-    printable = std::all_of(s->begin(), s->end(),
-                            [](char c) { return printable_char(static_cast<unsigned char>(c)); });
+    printable =
+        std::all_of(s->begin(), s->begin() + static_cast<std::ptrdiff_t>(out.scan(s->size())),
+                    [](char c) { return printable_char(static_cast<unsigned char>(c)); });
     if (printable) {
-      append_quoted(out, *s);
+      append_quoted(out.s, *s);
       return;
     }
   } else if (printable) {
     for (const Term& e : t.list_view()) {
+      if (out.full(chars.size())) break;
       const std::int64_t* i = e.as_integer();
       if (i == nullptr || !printable_char(*i)) {
         printable = false;
@@ -162,143 +176,148 @@ void print_list(std::string& out, const Term& t) {
       chars += static_cast<char>(*i);
     }
     if (printable) {
-      append_quoted(out, chars);
+      append_quoted(out.s, chars);
       return;
     }
   }
-  out += '[';
+  out.s += '[';
   if (const std::string* s = t.as_string()) {
-    for (std::size_t i = 0; i < s->size(); ++i) {
-      if (i > 0) out += ',';
-      out += std::to_string(static_cast<unsigned char>((*s)[i]));
+    for (std::size_t i = 0; i < s->size() && !out.full(); ++i) {
+      if (i > 0) out.s += ',';
+      out.s += std::to_string(static_cast<unsigned char>((*s)[i]));
     }
   } else {
     bool first = true;
     for (const Term& e : t.list_view()) {
-      if (!first) out += ',';
+      if (out.full()) break;
+      if (!first) out.s += ',';
       first = false;
       print(out, e);
     }
   }
   if (!t.list_tail().is_nil()) {
-    out += '|';
+    out.s += '|';
     print(out, t.list_tail());
   }
-  out += ']';
+  out.s += ']';
 }
 
-void print_binary(std::string& out, const Binary& b) {
-  out += "<<";
+void print_binary(Out& out, const Binary& b) {
+  out.s += "<<";
   const bool printable =
       !b.bytes.empty() && !b.is_bitstring() &&
-      std::all_of(b.bytes.begin(), b.bytes.end(), [](std::uint8_t c) { return printable_char(c); });
+      std::all_of(b.bytes.begin(),
+                  b.bytes.begin() + static_cast<std::ptrdiff_t>(out.scan(b.bytes.size())),
+                  [](std::uint8_t c) { return printable_char(c); });
   if (printable) {
-    append_quoted(out, b.bytes);
+    append_quoted(out.s, b.bytes);
   } else {
-    for (std::size_t i = 0; i < b.bytes.size(); ++i) {
-      if (i > 0) out += ',';
+    for (std::size_t i = 0; i < b.bytes.size() && !out.full(); ++i) {
+      if (i > 0) out.s += ',';
       if (i + 1 == b.bytes.size() && b.is_bitstring()) {
-        out += std::to_string(b.bytes[i] >> (8 - b.bits));
-        out += ':';
-        out += std::to_string(b.bits);
+        out.s += std::to_string(b.bytes[i] >> (8 - b.bits));
+        out.s += ':';
+        out.s += std::to_string(b.bits);
       } else {
-        out += std::to_string(b.bytes[i]);
+        out.s += std::to_string(b.bytes[i]);
       }
     }
   }
-  out += ">>";
+  out.s += ">>";
 }
 
-void print(std::string& out, const Term& t) {
+void print(Out& out, const Term& t) {
   switch (t.kind()) {
     case Kind::integer:
-      out += std::to_string(*t.as_integer());
+      out.s += std::to_string(*t.as_integer());
       return;
     case Kind::big_integer:
-      out += big_to_decimal(*t.as_big());
+      out.s += big_to_decimal(*t.as_big());
       return;
     case Kind::float_:
-      append_double(out, *t.as_float());
+      append_double(out.s, *t.as_float());
       return;
     case Kind::atom:
-      append_atom(out, t.as_atom()->name);
+      append_atom(out.s, t.as_atom()->name);
       return;
     case Kind::ref: {
       const Ref& r = *t.as_ref();
-      out += "#Ref<";
-      append_atom(out, r.node);
+      out.s += "#Ref<";
+      append_atom(out.s, r.node);
       for (std::size_t i = r.ids.size(); i-- > 0;) {
-        out += '.';
-        out += std::to_string(r.ids[i]);
+        out.s += '.';
+        out.s += std::to_string(r.ids[i]);
       }
-      out += '>';
+      out.s += '>';
       return;
     }
     case Kind::closure: {
       const Closure& c = *t.as_closure();
-      out += "#Fun<";
-      append_atom(out, c.module);
-      out += '.';
-      out += std::to_string(c.arity);
-      out += '>';
+      out.s += "#Fun<";
+      append_atom(out.s, c.module);
+      out.s += '.';
+      out.s += std::to_string(c.arity);
+      out.s += '>';
       return;
     }
     case Kind::export_fun: {
       const ExportFun& f = *t.as_export_fun();
-      out += "fun ";
-      append_atom(out, f.module);
-      out += ':';
-      append_atom(out, f.function);
-      out += '/';
-      out += std::to_string(f.arity);
+      out.s += "fun ";
+      append_atom(out.s, f.module);
+      out.s += ':';
+      append_atom(out.s, f.function);
+      out.s += '/';
+      out.s += std::to_string(f.arity);
       return;
     }
     case Kind::port: {
       const Port& p = *t.as_port();
-      out += "#Port<";
-      append_atom(out, p.node);
-      out += '.';
-      out += std::to_string(p.id);
-      out += '>';
+      out.s += "#Port<";
+      append_atom(out.s, p.node);
+      out.s += '.';
+      out.s += std::to_string(p.id);
+      out.s += '>';
       return;
     }
     case Kind::pid: {
       const Pid& p = *t.as_pid();
-      out += '<';
-      append_atom(out, p.node);
-      out += '.';
-      out += std::to_string(p.num);
-      out += '.';
-      out += std::to_string(p.serial);
-      out += '>';
+      out.s += '<';
+      append_atom(out.s, p.node);
+      out.s += '.';
+      out.s += std::to_string(p.num);
+      out.s += '.';
+      out.s += std::to_string(p.serial);
+      out.s += '>';
       return;
     }
     case Kind::tuple: {
-      out += '{';
+      out.s += '{';
       bool first = true;
       for (const Term& e : t.elements()) {
-        if (!first) out += ',';
+        if (out.full()) break;
+        if (!first) out.s += ',';
         first = false;
         print(out, e);
       }
-      out += '}';
+      out.s += '}';
       return;
     }
     case Kind::map: {
-      out += "#{";
+      out.s += "#{";
       bool first = true;
       for (const auto& [k, v] : t.map_entries()) {
-        if (!first) out += ',';
+        if (out.full()) break;
+        if (!first) out.s += ',';
         first = false;
         print(out, k);
-        out += " => ";
+        out.s += " => ";
         print(out, v);
       }
-      out += '}';
+      out.s += '}';
       return;
     }
     case Kind::nil:
-      out += "[]";
+      out.s += "[]";
       return;
     case Kind::string:
     case Kind::list:
@@ -313,9 +332,19 @@ void print(std::string& out, const Term& t) {
 }  // namespace
 
 std::string Term::to_string() const {
-  std::string out;
+  Out out;
   print(out, *this);
-  return out;
+  return std::move(out.s);
+}
+
+std::string Term::to_string(std::size_t max_chars) const {
+  Out out;
+  out.limit = max_chars;
+  print(out, *this);
+  if (out.s.size() <= max_chars) return std::move(out.s);
+  out.s.resize(max_chars);
+  out.s += "...(truncated)";
+  return std::move(out.s);
 }
 
 std::ostream& operator<<(std::ostream& os, const Term& t) { return os << t.to_string(); }

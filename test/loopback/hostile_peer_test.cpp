@@ -124,6 +124,25 @@ TEST_F(HostilePeers, BadHandshakeBytesAreRefused) {
   expect_echo_works("good5");
 }
 
+// A peer's huge term in a malformed control message becomes a short log line, not a copy of
+// the term (a 64 MB binary printed in full was a 128 MB line).
+TEST_F(HostilePeers, AHugeTermInABadControlMessageLogsAShortLine) {
+  LogCapture log(spdlog::level::debug);
+  RawPeer peer(node_->name().port(), std::chrono::milliseconds(20000));
+  const std::string self = "bulky@127.0.0.1";
+  ASSERT_TRUE(peer.handshake(self, node_->name().str(), kCookie));
+  const Term huge = Term::binary(std::vector<std::uint8_t>(64u << 20, 'x'));
+  // LINK whose From is a binary (bad_field), and a control message that is not {Op, ...}.
+  ASSERT_TRUE(peer.write(RawPeer::control_frame(
+      Term::tuple({Term::integer(std::int64_t{1}), huge, Term::atom("x")}))));
+  ASSERT_TRUE(peer.write(RawPeer::control_frame(Term::tuple({huge}))));
+  const Pid me{self, 1, 0, 5};
+  ASSERT_TRUE(peer.write(echo_request(me, Term::atom("sync"))));
+  ASSERT_TRUE(peer.read_message().has_value());
+  EXPECT_EQ(log.count("dropping a frame from bulky@127.0.0.1"), 2u) << log.text().substr(0, 2000);
+  for (const auto& line : log.lines()) EXPECT_LT(line.size(), 1000u) << line.substr(0, 300);
+}
+
 // A link speaks only for its own node's processes (BEAM checks the same): a LINK, EXIT2,
 // MONITOR_P... whose sender is a pid of another node is dropped, logged once and counted,
 // so no peer can kill, link or monitor on behalf of a node it is not.

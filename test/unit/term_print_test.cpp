@@ -71,6 +71,22 @@ TEST(TermPrint, ErlangSyntax) {
   EXPECT_EQ(os.str(), "{a,1}");
 }
 
+// For log lines: a bounded prefix, and the rest of the term not printed at all.
+TEST(TermPrint, ToStringWithALimitCutsAndSaysSo) {
+  const Term small = Term::tuple({Term::atom("ok"), Term::integer(std::int64_t{1})});
+  EXPECT_EQ(small.to_string(200), small.to_string());
+  const Term big_binary = Term::binary(std::vector<std::uint8_t>(64u << 20, 7));
+  const auto b = big_binary.to_string(200);
+  EXPECT_EQ(b, big_binary.to_string().substr(0, 200) + "...(truncated)");
+  std::vector<Term> many(1000000, Term::nil());
+  const Term big_list = Term::list(std::move(many));
+  const auto l = big_list.to_string(50);
+  EXPECT_EQ(l, big_list.to_string().substr(0, 50) + "...(truncated)");
+  const Term nested =
+      Term::map({{Term::atom("k"), Term::tuple({Term::string(std::string(10000, 'x'))})}});
+  EXPECT_EQ(nested.to_string(20), nested.to_string().substr(0, 20) + "...(truncated)");
+}
+
 TEST(TermPrint, FloatsRoundTripThroughText) {
   std::mt19937_64 rng(99);
   for (int i = 0; i < 2000; ++i) {
