@@ -148,8 +148,7 @@ void LinkTable::link_down(Link& link, const Error& why) {
   if (it == peers_.end()) {
     // An inbound connection that never named itself, or that admission refused (every dial
     // and every admitted handshake has an entry until reap()).
-    spdlog::warn("inbound connection from {} failed: {}",
-                 name.empty() ? link.conn->peer_address() : name, why.message);
+    inbound_failed(name.empty() ? link.conn->peer_address() : name, why);
     return;
   }
   Peer& p = it->second;
@@ -189,7 +188,7 @@ void LinkTable::link_down(Link& link, const Error& why) {
   if (link.refused_simultaneous) {
     spdlog::debug("simultaneous connect with {}: refused its dial, ours goes on", name);
   } else {
-    spdlog::warn("inbound connection from {} failed: {}", name, why.message);
+    inbound_failed(name, why);
   }
   if (!p.up && !p.dial && p.inbound.empty() && (!p.waiters.empty() || !p.queue.empty())) {
     // It was the peer's pending link for what waits here: dial the peer ourselves. (An
@@ -210,6 +209,15 @@ void LinkTable::fail(const std::string& name, Peer& p, const Error& why) {
     p.waiters.clear();
     for (auto& w : waiters) w(Status(why));
   }
+}
+
+void LinkTable::inbound_failed(const std::string& who, const Error& why) {
+  // A connect storm or a scanner must not turn into a log line per connection.
+  if (!inbound_log_.allow()) return;
+  if (const auto n = inbound_log_.take_suppressed()) {
+    spdlog::warn("{} more failed inbound connection(s) were not logged", n);
+  }
+  spdlog::warn("inbound connection from {} failed: {}", who, why.message);
 }
 
 void LinkTable::dial_failed(const std::string& name, Peer& p, const Error& why) {

@@ -24,6 +24,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/log_limiter.hpp"
 #include "convoy/clock.hpp"
 #include "convoy/node_name.hpp"
 #include "convoy/result.hpp"
@@ -111,6 +112,7 @@ class LinkTable {
   void dial(const std::string& name, Peer& p);
   void fail(const std::string& name, Peer& p, const Error& why);
   void dial_failed(const std::string& name, Peer& p, const Error& why);
+  void inbound_failed(const std::string& who, const Error& why);
   Link& add_link(std::unique_ptr<Socket> socket, bool initiator, const std::string& peer);
   std::vector<Link*> snapshot() const;
 
@@ -124,7 +126,8 @@ class LinkTable {
   // Consecutive failed dials per peer, for logging once per streak; bounded.
   static constexpr std::size_t kMaxDialStreaks = 4096;
   std::unordered_map<std::string, unsigned> dial_failures_;
-  std::vector<Link*> polled_;  // the links add_fds() listed, in order
+  LogLimiter inbound_log_{10, std::chrono::seconds(1)};  // failed inbound handshakes
+  std::vector<Link*> polled_;                            // the links add_fds() listed, in order
   bool stopping_ = false;
 };
 

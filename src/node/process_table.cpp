@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "node/exception_reason.hpp"
+#include "term/printed.hpp"
 
 namespace convoy::node {
 namespace {
@@ -72,9 +73,33 @@ std::optional<Pid> ProcessTable::whereis(const std::string& name) const {
   return std::nullopt;
 }
 
+namespace {
+// What OTP's crash reports leave out: normal ends and supervisor-style shutdowns.
+bool is_normal_reason(const Term& reason) {
+  if (reason.is_atom("normal") || reason.is_atom("shutdown")) return true;
+  return reason.is_tuple(2) && reason.element(0)->is_atom("shutdown");
+}
+}  // namespace
+
+std::string ProcessTable::describe(const Pid& pid, const Process& p) const {
+  return p.registered_name.empty()
+             ? Term::pid(pid).to_string()
+             : fmt::format("{} ({})", Term::pid(pid).to_string(), p.registered_name);
+}
+
 void ProcessTable::exit(const Pid& pid, const Term& reason) {
   auto p = find(pid);
   if (!p) return;
+  if (!is_normal_reason(reason) && exit_log_.allow()) {
+    if (const auto n = exit_log_.take_suppressed()) {
+      spdlog::warn("{} more process exit(s) with a non-normal reason were not logged", n);
+    }
+    spdlog::warn("process {} exited: {}", describe(pid, *p), printed(reason));
+  }
+  end(pid, p, reason);
+}
+
+void ProcessTable::end(const Pid& pid, const std::shared_ptr<Process>& p, const Term& reason) {
   // Gone from the tables first, so signals that come back to it find nothing.
   processes_.erase({pid.num, pid.serial});
   if (!p->registered_name.empty()) names_.erase(p->registered_name);
@@ -140,20 +165,17 @@ bool ProcessTable::drain(const Runner& run) {
     try {
       run(p->mailbox, pid, msg);
     } catch (...) {
-      crashed(pid, *p, caught_exception_text());
+      crashed(pid, p, caught_exception_text());
     }
   }
   return any;
 }
 
-void ProcessTable::crashed(const Pid& pid, const Process& p, const std::string& what) {
+void ProcessTable::crashed(const Pid& pid, const std::shared_ptr<Process>& p,
+                           const std::string& what) {
   // As an Erlang process's error ends it alone: the node and every other process go on.
-  const std::string who =
-      p.registered_name.empty()
-          ? Term::pid(pid).to_string()
-          : fmt::format("{} ({})", Term::pid(pid).to_string(), p.registered_name);
-  spdlog::error("process {} crashed: its handler threw: {}", who, what);
-  exit(pid, cpp_exception_reason(what));
+  spdlog::error("process {} crashed: its handler threw: {}", describe(pid, *p), what);
+  if (find(pid)) end(pid, p, cpp_exception_reason(what));
 }
 
 // --- signals between processes ------------------------------------------------------------

@@ -18,6 +18,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "base/log_limiter.hpp"
 #include "convoy/process.hpp"
 #include "convoy/result.hpp"
 #include "convoy/term.hpp"
@@ -46,7 +47,9 @@ class ProcessTable {
   Result<Pid> register_process(std::string name, Mailbox mailbox, ProcessOptions options);
   bool is_alive(const Pid& pid) const { return find(pid) != nullptr; }
   std::optional<Pid> whereis(const std::string& name) const;
-  // Ends a local process: links get exit signals, monitors 'DOWN', all with `reason`.
+  // Ends a local process: links get exit signals, monitors 'DOWN', all with `reason`. A
+  // reason other than normal, shutdown or {shutdown, _} is logged (at most 20 lines a
+  // second, then a count).
   void exit(const Pid& pid, const Term& reason);
   Ref make_ref() { return identity_.make_ref(); }
 
@@ -107,7 +110,10 @@ class ProcessTable {
 
   std::shared_ptr<Process> find(const Pid& p) const;
   std::shared_ptr<Process> resolve(const Term& pid_or_name) const;
-  void crashed(const Pid& pid, const Process& p, const std::string& what);
+  void crashed(const Pid& pid, const std::shared_ptr<Process>& p, const std::string& what);
+  // exit() without its log line: unlinks, 'DOWN's and exit signals.
+  void end(const Pid& pid, const std::shared_ptr<Process>& p, const Term& reason);
+  std::string describe(const Pid& pid, const Process& p) const;
   void exit_signal(const Pid& to, const Pid& from, const Term& reason, bool via_link);
   void down(const Pid& watcher, const Ref& ref, const Term& object, const Term& reason);
   void route(const std::string& node, const dist::ControlMessage& m);
@@ -121,6 +127,7 @@ class ProcessTable {
   std::map<Ref, RemoteMonitor> remote_monitors_;
   std::uint64_t next_unlink_id_ = 1;
   std::deque<std::pair<Pid, Term>> queue_;
+  LogLimiter exit_log_{20, std::chrono::seconds(1)};  // non-normal exits: lines per second
 };
 
 }  // namespace convoy::node

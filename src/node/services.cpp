@@ -2,6 +2,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "convoy/clock.hpp"
 #include "term/printed.hpp"
 
 namespace convoy {
@@ -31,6 +37,62 @@ void echo(Node& node, const Pid&, const Term& message) {
   spdlog::debug("echo: ignoring {}", printed(message));
 }
 
+// Keeps one built-in registered under its name. Built-ins trap exits, so a broken link or
+// an EXIT2 is only a message to them; `kill` cannot be trapped, and then the supervisor, a
+// process no peer can name, starts it again. More than kMaxRestarts within kRestartWindow
+// means something keeps killing it on purpose: the supervisor logs that and gives up.
+class Supervisor {
+ public:
+  static constexpr int kMaxRestarts = 10;
+  static constexpr std::chrono::seconds kRestartWindow{60};
+
+  static Status start(Node& node, std::string name, Mailbox mailbox) {
+    auto state = std::make_shared<Supervisor>(std::move(name), std::move(mailbox));
+    state->self_ =
+        node.spawn([state](Node& n, const Pid&, const Term& m) { state->on_message(n, m); });
+    return state->start_child(node);
+  }
+
+  Supervisor(std::string name, Mailbox mailbox)
+      : name_(std::move(name)), mailbox_(std::move(mailbox)) {}
+
+ private:
+  Status start_child(Node& node) {
+    auto pid = node.register_process(name_, mailbox_, {.trap_exit = true});
+    if (!pid) return pid.error();
+    watch_ = node.monitor(self_, *pid);
+    return {};
+  }
+
+  void on_message(Node& node, const Term& m) {
+    if (!m.is_tuple(5) || !m.element(0)->is_atom("DOWN") || !m.element(1)->is_ref() ||
+        *m.element(1)->as_ref() != watch_) {
+      return;
+    }
+    const auto now = node.clock().now();
+    std::erase_if(restarts_, [&](auto t) { return now - t > kRestartWindow; });
+    if (static_cast<int>(restarts_.size()) >= kMaxRestarts) {
+      spdlog::error("built-in {} ended ({}) {} times within {} s: not restarted again", name_,
+                    printed(*m.element(4)), kMaxRestarts + 1, kRestartWindow.count());
+      node.exit_process(self_, Term::atom("normal"));
+      return;
+    }
+    restarts_.push_back(now);
+    if (auto st = start_child(node); !st) {
+      spdlog::error("built-in {} ended ({}) and cannot be restarted: {}", name_,
+                    printed(*m.element(4)), st.error().message);
+      return;
+    }
+    spdlog::warn("built-in {} ended ({}): restarted", name_, printed(*m.element(4)));
+  }
+
+  std::string name_;
+  Mailbox mailbox_;
+  Pid self_;
+  Ref watch_;
+  std::vector<Clock::time_point> restarts_;
+};
+
 }  // namespace
 
 Status install_builtin_services(Node& node) {
@@ -50,10 +112,10 @@ Status install_builtin_services(Node& node) {
   c_node.handle_info = [](Node&, const Term& info) {
     spdlog::debug("c_node: ignoring {}", printed(info));
   };
-  if (auto r = node.register_process("c_node", gen_server_mailbox(std::move(c_node))); !r) {
-    return r.error();
+  if (auto st = Supervisor::start(node, "c_node", gen_server_mailbox(std::move(c_node))); !st) {
+    return st;
   }
-  if (auto r = node.register_process("echo", echo); !r) return r.error();
+  if (auto st = Supervisor::start(node, "echo", echo); !st) return st;
   node.register_function("c_node", "echo", 1,
                          [](Node&, const std::vector<Term>& args) { return args[0]; });
   node.register_function("c_node", "ping", 0,

@@ -2,6 +2,7 @@
 // and undecodable terms. None of them may stop the node serving everyone else.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <future>
 #include <thread>
 
@@ -60,6 +61,15 @@ class HostilePeers : public testing::Test {
     std::promise<decltype(f())> result;
     node_->post([&](Node&) { result.set_value(f()); });
     return result.get_future().get();
+  }
+
+  static bool wait_until_true(const std::function<bool()>& done, std::chrono::milliseconds limit) {
+    const auto end = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < end) {
+      if (done()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return done();
   }
 
   std::unique_ptr<Node> node_;
@@ -122,6 +132,55 @@ TEST_F(HostilePeers, BadHandshakeBytesAreRefused) {
   // The node closes the socket rather than answering nonsense.
   EXPECT_FALSE(peer.read_frame().has_value());
   expect_echo_works("good5");
+}
+
+// The built-in services cannot be taken away: they trap exits (a link that breaks, an EXIT2
+// with any reason is a message to them), and `kill`, which cannot be trapped, has them
+// restarted under their names. Each end is logged.
+TEST_F(HostilePeers, BuiltInServicesSurviveLinksExitsAndKill) {
+  LogCapture log(spdlog::level::info);
+  const auto whereis = [&](const char* name) {
+    return on_loop([&] { return node_->whereis(name); });
+  };
+  const auto first = whereis("c_node");
+  ASSERT_TRUE(first.has_value());
+  auto i = [](std::int64_t v) { return Term::integer(v); };
+  {
+    RawPeer peer(node_->name().port());
+    const std::string self = "linker@127.0.0.1";
+    ASSERT_TRUE(peer.handshake(self, node_->name().str(), kCookie));
+    const Pid me{self, 1, 0, 5};
+    ASSERT_TRUE(
+        peer.write(RawPeer::control_frame(Term::tuple({i(1), Term::pid(me), Term::pid(*first)}))));
+    ASSERT_TRUE(peer.write(RawPeer::control_frame(
+        Term::tuple({i(8), Term::pid(me), Term::pid(*first), Term::atom("boom")}))));
+    ASSERT_TRUE(peer.write(echo_request(me, Term::atom("sync"))));
+    ASSERT_TRUE(peer.read_message().has_value());
+  }  // disconnects: the link breaks with noconnection
+  ASSERT_TRUE(wait_until_true(
+      [&] { return !on_loop([&] { return node_->is_connected("linker@127.0.0.1"); }); }, 5s));
+  EXPECT_EQ(whereis("c_node"), first);
+
+  {
+    RawPeer peer(node_->name().port());
+    const std::string self = "killer@127.0.0.1";
+    ASSERT_TRUE(peer.handshake(self, node_->name().str(), kCookie));
+    const Pid me{self, 1, 0, 5};
+    ASSERT_TRUE(peer.write(RawPeer::control_frame(
+        Term::tuple({i(8), Term::pid(me), Term::pid(*first), Term::atom("kill")}))));
+    ASSERT_TRUE(peer.write(echo_request(me, Term::atom("sync"))));
+    ASSERT_TRUE(peer.read_message().has_value());
+  }
+  ASSERT_TRUE(wait_until_true(
+      [&] {
+        auto now = whereis("c_node");
+        return now.has_value() && now != first;
+      },
+      5s))
+      << log.text();
+  EXPECT_EQ(log.count("(c_node) exited: killed"), 1u) << log.text();
+  EXPECT_EQ(log.count("built-in c_node ended (killed): restarted"), 1u) << log.text();
+  expect_echo_works("after_kill");
 }
 
 // A peer's huge term in a malformed control message becomes a short log line, not a copy of

@@ -358,6 +358,17 @@ TEST_F(LinkTableTest, AHostThatDoesNotResolveIsAWarning) {
       << log.text();
 }
 
+// A storm of refused handshakes is a few lines and a count, not one line each.
+TEST_F(LinkTableTest, FailedInboundHandshakesAreRateLimitedInTheLog) {
+  test::LogCapture log(spdlog::level::info);
+  make("aaa-1@h");
+  for (int k = 0; k < 60; ++k) inbound("p" + std::to_string(k) + "-2@h", "wrong");
+  turn();
+  const auto lines = log.count("inbound connection from");
+  EXPECT_GT(lines, 0u) << log.text();
+  EXPECT_LE(lines, 10u) << log.text();
+}
+
 // A peer closing its link (a node stopping) or our own disconnect is news, not a problem;
 // a timeout is.
 TEST_F(LinkTableTest, ALinkClosedNormallyIsInfoATimeoutIsAWarning) {

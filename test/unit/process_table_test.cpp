@@ -8,6 +8,8 @@
 #include <set>
 #include <stdexcept>
 
+#include "log_capture.hpp"
+
 namespace convoy::node {
 namespace {
 
@@ -203,6 +205,23 @@ TEST_F(ProcessTableTest, AnExceptionNotFromStdExceptionStillEndsTheProcessAlone)
       Term::tuple({atom("EXIT"), Term::pid(fragile),
                    Term::tuple({atom("cpp_exception"),
                                 Term::binary("an exception not derived from std::exception")})}));
+}
+
+// Every end with a reason other than normal/shutdown is a line, as OTP's crash reports are,
+// but a storm (a node loss ending thousands of linked processes) is a few lines and a count.
+TEST_F(ProcessTableTest, NonNormalExitsAreLoggedAndAStormIsCounted) {
+  test::LogCapture log(spdlog::level::info);
+  table_.exit(quiet(), atom("normal"));
+  table_.exit(quiet(), atom("shutdown"));
+  table_.exit(quiet(), Term::tuple({atom("shutdown"), atom("app_stopping")}));
+  EXPECT_EQ(log.count("exited"), 0u) << log.text();
+  const Pid named =
+      table_.register_process("worker", [](Node&, const Pid&, const Term&) {}, {}).value();
+  table_.exit(named, atom("boom"));
+  EXPECT_EQ(log.count("(worker) exited: boom"), 1u) << log.text();
+  for (int k = 0; k < 100; ++k) table_.exit(quiet(), atom("noconnection"));
+  EXPECT_LT(log.count("exited: noconnection"), 25u) << log.text();
+  EXPECT_GT(log.count("exited: noconnection"), 0u) << log.text();
 }
 
 // A route that fails at once (a dial that cannot start) loses that node too, from inside
