@@ -1,6 +1,7 @@
 // External term format -> Term through erl_interface: decode(), over the bytes validate()
 // has vouched for. No exceptions on any input: every failure is a decode_error value.
 #include <ei.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
@@ -212,6 +213,7 @@ class Decoder {
   }
 
   Result<Term> map() {
+    const int start = index_;
     int n = 0;
     if (ei_decode_map_header(buf_, &index_, &n) < 0) return rejected();
     std::vector<std::pair<Term, Term>> entries;
@@ -223,7 +225,11 @@ class Decoder {
       if (!v) return v;
       entries.emplace_back(std::move(k).value(), std::move(v).value());
     }
-    return Term::map(std::move(entries));
+    Term m = Term::map(std::move(entries));
+    if (m.map_entries().size() != static_cast<std::size_t>(n)) {
+      return decode_error(fmt::format("map with a duplicate key (at byte {})", start));
+    }
+    return m;
   }
 
   // A LIST_EXT whose tail is another LIST_EXT is one longer list; gather the whole chain

@@ -362,6 +362,21 @@ TEST(TermDecodeHostile, BitstringTrailingBitsMustBe1To8) {
   EXPECT_EQ(expect_accepted({kBitBinary, 0, 0, 0, 0, 0}), Term::binary(Bytes{}));
 }
 
+// ---- maps
+
+// BEAM's binary_to_term refuses a map with a key twice; merging would let the two ends of a
+// link disagree about what was sent.
+TEST(TermDecodeHostile, MapsWithADuplicateKeyAreRejected) {
+  expect_rejected({116, 0, 0, 0, 2, kSmallInt, 1, kSmallInt, 2, kSmallInt, 1, kSmallInt, 3},
+                  "duplicate");
+  expect_rejected(cat({{116, 0, 0, 0, 2}, utf8_atom("k"), {kNil}, utf8_atom("k"), {kNil}}),
+                  "duplicate");
+  // 1 and 1.0 are different keys (maps compare keys exactly).
+  const Term t = expect_accepted(
+      {116, 0, 0, 0, 2, kSmallInt, 1, kNil, kNewFloat, 0x3F, 0xF0, 0, 0, 0, 0, 0, 0, kNil});
+  EXPECT_EQ(t.map_entries().size(), 2u);
+}
+
 // ---- closure encodings
 
 TEST(TermDecodeHostile, HandMadeClosuresDecodeToTheirOwnEncoding) {
