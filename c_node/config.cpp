@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <sys/stat.h>
 #include <toml++/toml.h>
 
 #include <algorithm>
@@ -165,6 +166,14 @@ Result<std::string> resolve_cookie(const std::optional<std::string>& explicit_co
   const char* home = std::getenv("HOME");
   if (home && *home) {
     const std::string path = std::string(home) + "/.erlang.cookie";
+    // erl refuses a cookie file that others may read (kernel's auth.erl); so do we.
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+      return make_error(Errc::invalid_argument,
+                        fmt::format("cookie file {} must be accessible by its owner only (mode "
+                                    "{:o}; chmod 400 {})",
+                                    path, st.st_mode & 0777, path));
+    }
     std::ifstream in(path);
     std::string line;
     if (in && std::getline(in, line)) {

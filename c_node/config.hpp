@@ -40,7 +40,8 @@ Status validate_log_level(const std::string& level);
 Result<Config> load_config_file(const std::string& path, Config base = {});
 
 // The cookie: the explicit one, else $ERLANG_COOKIE, else the first line of
-// ~/.erlang.cookie (as erl does). Error if none is found or it is empty.
+// ~/.erlang.cookie (as erl does, refusing a file others may read). Error if none is found
+// or it is empty.
 Result<std::string> resolve_cookie(const std::optional<std::string>& explicit_cookie);
 
 // Validates every node field and builds the node's options.

@@ -28,6 +28,11 @@ Result<Identity> Identity::create(const std::string& node_name, const std::strin
   if (at == std::string::npos) {
     return make_error(Errc::invalid_argument, fmt::format("node name '{}' lacks '@'", node_name));
   }
+  if (cookie.size() > EI_MAX_COOKIE_SIZE) {
+    return make_error(Errc::invalid_argument,
+                      fmt::format("the cookie is {} bytes; erl_interface takes at most {}",
+                                  cookie.size(), EI_MAX_COOKIE_SIZE));
+  }
   const std::string alive = node_name.substr(0, at);
   const std::string host = node_name.substr(at + 1);
   auto state = std::make_unique<State>();

@@ -158,5 +158,16 @@ TEST_F(LocalProcesses, CallsBetweenLocalProcessesReportReplyNoprocAndExit) {
   EXPECT_NE(got->error().message.find("crashed"), std::string::npos);
 }
 
+// A cookie longer than erl_interface takes is named as the problem (it used to read as
+// "node name too long?").
+TEST(NodeStart, AnOverlongCookieIsReportedAsTheCookie) {
+  auto opts = loopback_options("cookie");
+  opts.cookie = std::string(64 * 1024, 'c');
+  auto n = Node::start(std::move(opts));
+  ASSERT_FALSE(n.ok());
+  EXPECT_NE(n.error().message.find("cookie is 65536 bytes"), std::string::npos)
+      << n.error().message;
+}
+
 }  // namespace
 }  // namespace convoy::test

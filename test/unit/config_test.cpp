@@ -145,6 +145,17 @@ TEST(ConfigValidation, CookieFallsBackToEnvironmentThenFile) {
   ::setenv("HOME", home.c_str(), 1);
   EXPECT_FALSE(resolve_cookie(std::nullopt).ok());
   std::ofstream(home / ".erlang.cookie") << "from-file\n";
+  // As erl: a cookie file others can read is refused, not used.
+  std::filesystem::permissions(home / ".erlang.cookie", std::filesystem::perms::owner_read |
+                                                            std::filesystem::perms::owner_write |
+                                                            std::filesystem::perms::group_read |
+                                                            std::filesystem::perms::others_read);
+  auto open_file = resolve_cookie(std::nullopt);
+  ASSERT_FALSE(open_file.ok());
+  EXPECT_NE(open_file.error().message.find("must be accessible by its owner only"),
+            std::string::npos)
+      << open_file.error().message;
+  std::filesystem::permissions(home / ".erlang.cookie", std::filesystem::perms::owner_read);
   EXPECT_EQ(*resolve_cookie(std::nullopt), "from-file");
   ::setenv("HOME", saved.c_str(), 1);
   std::filesystem::remove_all(home);
