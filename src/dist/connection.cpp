@@ -11,8 +11,11 @@
 
 namespace convoy::dist {
 namespace {
+// Until the handshake is done the buffer only ever holds handshake messages (at most
+// Handshake::kMaxMessage + 2 bytes each), so an unauthenticated connection costs 4 KiB;
+// once up it grows as frames need room.
+constexpr std::size_t kHandshakeBuffer = 4 * 1024;
 constexpr std::size_t kMinReadRoom = 16 * 1024;
-constexpr std::size_t kInitialBuffer = 64 * 1024;
 // Per readiness event, read at most this much before letting other links run.
 constexpr std::size_t kMaxReadPerEvent = 1024 * 1024;
 constexpr std::uint8_t kPassThrough = 112;  // 'p'
@@ -27,7 +30,7 @@ Connection::Connection(std::unique_ptr<Socket> socket, Handshake handshake, bool
       clock_(clock),
       timeouts_(timeouts),
       events_(events),
-      in_(kInitialBuffer) {
+      in_(kHandshakeBuffer) {
   const auto now = clock_.now();
   setup_deadline_ = now + timeouts_.connect_and_handshake;
   last_recv_ = now;
@@ -60,12 +63,13 @@ void Connection::on_writable() {
 void Connection::fill_read_buffer() {
   std::size_t total = 0;
   while (state_ != State::closed && total < kMaxReadPerEvent) {
-    if (in_.size() - in_end_ < kMinReadRoom) {
+    const std::size_t min_room = state_ == State::up ? kMinReadRoom : kHandshakeBuffer / 2;
+    if (in_.size() - in_end_ < min_room) {
       // Slide unread bytes to the front; grow only if a large frame really needs it.
       std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
       in_end_ -= in_begin_;
       in_begin_ = 0;
-      if (in_.size() - in_end_ < kMinReadRoom) in_.resize(in_.size() * 2);
+      if (in_.size() - in_end_ < min_room) in_.resize(in_.size() * 2);
     }
     const auto r = socket_->read({in_.data() + in_end_, in_.size() - in_end_});
     switch (r.status) {

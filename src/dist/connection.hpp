@@ -79,6 +79,7 @@ class Connection {
   void close(Error why);
 
   std::uint64_t frames_in() const noexcept { return frames_in_; }
+  std::size_t read_buffer_capacity() const noexcept { return in_.size(); }
   // The gap between the last two ticks the peer sent with nothing between them, if seen.
   std::optional<std::chrono::milliseconds> peer_tick_interval() const noexcept {
     return peer_tick_interval_;

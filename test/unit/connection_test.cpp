@@ -144,6 +144,16 @@ TEST_F(ConnectionTest, HandshakeThenFramesAreCutFromOneRead) {
   EXPECT_TRUE(c->is_up());
 }
 
+// A connection that has not finished its handshake (a half-open one, a slowloris) holds a
+// buffer the size of the largest handshake message, not a data-sized one; it grows once up.
+TEST_F(ConnectionTest, TheReadBufferIsSmallUntilTheLinkIsUp) {
+  auto c = accepted();
+  EXPECT_LE(c->read_buffer_capacity(), 4096u);
+  wire_.incoming.push_back({0, 30, 'N'});  // the start of a name message
+  c->on_readable();
+  EXPECT_LE(c->read_buffer_capacity(), 4096u);
+}
+
 TEST_F(ConnectionTest, AFrameWithoutThePassThroughByteIsDroppedAndTheLinkStays) {
   auto c = accepted();
   complete_handshake(*c);
