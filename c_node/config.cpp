@@ -104,6 +104,8 @@ Result<Config> load_config_file(const std::string& path, Config base) {
       st = want_string(c.listen_address);
     } else if (k == "net_ticktime") {
       st = want_int(c.net_ticktime, 1, 86400);
+    } else if (k == "max_inbound_handshakes") {
+      st = want_int(c.max_inbound_handshakes, 1, 1000000);
     } else if (k == "log_level") {
       st = want_string(c.log_level);
       if (st) {
@@ -202,6 +204,10 @@ Result<NodeOptions> to_node_options(const Config& config) {
   NodeOptions options{.name = std::move(*name), .cookie = std::move(*cookie)};
   options.listen_address = config.listen_address;
   options.net_ticktime = std::chrono::seconds(config.net_ticktime);
+  if (config.max_inbound_handshakes < 1) {
+    return make_error(Errc::invalid_argument, "max_inbound_handshakes must be at least 1");
+  }
+  options.max_inbound_handshakes = static_cast<std::size_t>(config.max_inbound_handshakes);
   return options;
 }
 

@@ -20,6 +20,7 @@ struct Config {
   std::optional<std::string> cookie;  // see resolve_cookie()
   std::string listen_address = "0.0.0.0";
   int net_ticktime = 60;  // seconds
+  int max_inbound_handshakes = 128;
   std::string log_level = "info";
   // Discovery runs when consul_service is set.
   std::string consul_service;

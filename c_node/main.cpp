@@ -3,6 +3,7 @@
 #include <fmt/ranges.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
 #include <csignal>
@@ -29,6 +30,13 @@ int main(int argc, char** argv) {
   // A write to a closed socket or to a log pipe nobody reads is an error to handle (EPIPE),
   // not a reason to die.
   std::signal(SIGPIPE, SIG_IGN);
+  // Each link is a descriptor: take every one the hard limit allows (the soft default of
+  // 1024 is a few hundred peers and their half-open connections).
+  if (rlimit nofile{};
+      ::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+    nofile.rlim_cur = nofile.rlim_max;
+    (void)::setrlimit(RLIMIT_NOFILE, &nofile);
+  }
   convoy::Config flags;  // values given on the command line
   std::string cookie, config_file;
   // Flags override the file: each given flag copies its value over the file's.
@@ -54,6 +62,9 @@ int main(int argc, char** argv) {
   flag("--net-ticktime", &convoy::Config::net_ticktime,
        "Seconds of silence after which a peer is considered down")
       ->default_str("60");
+  flag("--max-inbound-handshakes", &convoy::Config::max_inbound_handshakes,
+       "Connections allowed in their handshake at once; more are closed at once")
+      ->default_str("128");
   flag("--log-level", &convoy::Config::log_level, "Log verbosity (the same names as log_level)")
       ->default_str("info")
       ->check(CLI::IsMember(convoy::log_level_names()));

@@ -33,6 +33,9 @@ struct NodeOptions {
   std::chrono::milliseconds setup_timeout{7000};  // connect + handshake, as net_setuptime
   // Messages held per peer while a link to it is being set up (sends never block).
   std::size_t max_pending_per_peer = 100000;
+  // Accepted connections still in their handshake; past this, new ones are closed at once,
+  // so a connect storm or a slowloris cannot take every file descriptor.
+  std::size_t max_inbound_handshakes = 128;
   const Clock* clock = nullptr;  // default: steady clock
   // Where links come from (convoy/transport.hpp); default: TCP.
   std::shared_ptr<Transport> transport = nullptr;

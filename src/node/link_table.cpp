@@ -307,13 +307,45 @@ void LinkTable::accept_pending() {
   for (int i = 0; i < 64; ++i) {  // bounded so a connect storm cannot starve the links
     auto r = listener_.accept();
     if (!r) {
-      spdlog::warn("accept failed: {}", r.error().message);
+      // Once per episode; then retry after a pause that grows to 1 s, without polling.
+      if (accept_failures_++ == 0) {
+        spdlog::warn(
+            "accept failed: {}; pausing accepts (retried every second at most; logged "
+            "again when it works)",
+            r.error().message);
+      }
+      accept_backoff_ = std::min<std::chrono::milliseconds>(
+          std::chrono::milliseconds(1000),
+          accept_backoff_.count() == 0 ? std::chrono::milliseconds(50) : accept_backoff_ * 2);
+      accept_resume_ = loop_.clock().now() + accept_backoff_;
       return;
     }
     if (!*r) return;
+    if (accept_failures_ > 0) {
+      spdlog::info("accepting connections again after {} failed accepts", accept_failures_);
+      accept_failures_ = 0;
+      accept_backoff_ = std::chrono::milliseconds(0);
+    }
+    const auto in_handshake = std::count_if(links_.begin(), links_.end(), [](const auto& l) {
+      return !l->initiator && !l->conn->is_up() && !l->conn->is_closed();
+    });
+    if (static_cast<std::size_t>(in_handshake) >= options_.max_inbound_handshakes) {
+      ++refused_over_cap_;
+      if (cap_log_.allow()) {
+        spdlog::warn(
+            "{} inbound handshakes in progress (the most allowed): closing new "
+            "connections, {} so far, starting with {}",
+            in_handshake, refused_over_cap_, (*r)->peer_address());
+      }
+      continue;  // the socket closes here
+    }
     spdlog::debug("accepted a connection from {}", (*r)->peer_address());
     add_link(std::move(*r), false, "");
   }
+}
+
+bool LinkTable::accepting() const {
+  return accept_failures_ == 0 || loop_.clock().now() >= accept_resume_;
 }
 
 void LinkTable::add_fds(std::vector<pollfd>& fds) {
@@ -360,6 +392,7 @@ void LinkTable::flush_all() {
 Clock::time_point LinkTable::next_deadline() const {
   auto deadline = Clock::time_point::max();
   for (const auto& l : links_) deadline = std::min(deadline, l->conn->next_deadline());
+  if (accept_failures_ > 0) deadline = std::min(deadline, accept_resume_);
   return deadline;
 }
 

@@ -56,6 +56,9 @@ struct LinkTableOptions {
   dist::ConnectionTimeouts timeouts;
   dist::Handshake::Random random;
   std::size_t max_pending_per_peer = 100000;
+  // Accepted connections that have not finished the handshake; past this a new connection
+  // is closed at once (a connect storm or slowloris cannot take every descriptor).
+  std::size_t max_inbound_handshakes = 128;
 };
 
 class LinkTable {
@@ -78,6 +81,9 @@ class LinkTable {
 
   // --- the loop's hooks ---------------------------------------------------------------
   void accept_pending();
+  // False while accepts are paused after accept() failed (out of descriptors: the pending
+  // connection stays queued, so polling the listener would spin).
+  bool accepting() const;
   // Appends one pollfd per link; dispatch() takes the same vector span back.
   void add_fds(std::vector<pollfd>& fds);
   void dispatch(std::span<const pollfd> fds);
@@ -127,7 +133,13 @@ class LinkTable {
   static constexpr std::size_t kMaxDialStreaks = 4096;
   std::unordered_map<std::string, unsigned> dial_failures_;
   LogLimiter inbound_log_{10, std::chrono::seconds(1)};  // failed inbound handshakes
-  std::vector<Link*> polled_;                            // the links add_fds() listed, in order
+  // The current episode of failing accepts: how many, and when to try again.
+  std::uint64_t accept_failures_ = 0;
+  std::chrono::milliseconds accept_backoff_{0};
+  Clock::time_point accept_resume_{};
+  std::uint64_t refused_over_cap_ = 0;
+  LogLimiter cap_log_{1, std::chrono::seconds(10)};
+  std::vector<Link*> polled_;  // the links add_fds() listed, in order
   bool stopping_ = false;
 };
 

@@ -20,7 +20,8 @@ node::LinkTableOptions link_options(const NodeOptions& o, std::uint32_t creation
           .timeouts = {o.setup_timeout,
                        std::chrono::duration_cast<std::chrono::milliseconds>(o.net_ticktime)},
           .random = [&rng] { return static_cast<std::uint32_t>(rng()); },
-          .max_pending_per_peer = o.max_pending_per_peer};
+          .max_pending_per_peer = o.max_pending_per_peer,
+          .max_inbound_handshakes = o.max_inbound_handshakes};
 }
 
 }  // namespace
@@ -110,7 +111,8 @@ void Node::Impl::step(Clock::time_point until) {
   fds.clear();
   loop->add_fds(fds);
   const std::size_t own = fds.size();
-  fds.push_back({listener->fd(), POLLIN, 0});
+  // A negative fd is skipped by poll(): the listener rests while accepts are paused.
+  fds.push_back({links.accepting() ? listener->fd() : -1, POLLIN, 0});
   links.add_fds(fds);
   const int n = ::poll(fds.data(), fds.size(), busy ? 0 : poll_timeout_ms(until));
   if (n < 0) {

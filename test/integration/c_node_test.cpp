@@ -1,6 +1,9 @@
 // The c_node executable against live Erlang and Elixir nodes, no epmd anywhere.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,6 +14,7 @@
 #include <thread>
 
 #include "harness.hpp"
+#include "io/fd.hpp"
 #include "printed_term.hpp"
 
 namespace convoy::test {
@@ -262,6 +266,38 @@ TEST(CNodeExecutable, OtherSignalsAreHandledAndTheNodeKeepsServing) {
   EXPECT_TRUE(c.process.running());
   EXPECT_TRUE(ping()) << c.process.output();
   EXPECT_EQ(c.process.output().find("stopping"), std::string::npos) << c.process.output();
+}
+
+// Out of file descriptors, accept() fails while the connection waits in the backlog: that
+// was a busy loop writing a warning per turn (733k lines in 20 s). Now it is one line per
+// episode, a paused listener, and peers join again once descriptors are free.
+TEST(CNodeExecutable, RunningOutOfDescriptorsPausesAcceptsWithOneLine) {
+  const auto port = free_port();
+  const std::string name = "fd-" + std::to_string(port) + "@127.0.0.1";
+  Process c({"/bin/sh", "-c", "ulimit -n 40 && ulimit -Hn 40 && exec \"$0\" \"$@\"",
+             c_node_binary(), "--name", name, "--cookie", kCookie, "--listen-address",
+             "127.0.0.1"});
+  ASSERT_TRUE(wait_listening(port, 10s)) << c.output();
+  std::vector<io::Fd> half_open;
+  for (int k = 0; k < 60; ++k) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    half_open.emplace_back(fd);
+  }
+  ASSERT_TRUE(c.wait_output("accept failed", 5s)) << c.output();
+  std::this_thread::sleep_for(2s);
+  EXPECT_EQ(count_of(c.output(), "accept failed"), 1u) << c.output().substr(0, 3000);
+  EXPECT_TRUE(c.running());
+  // The half-open connections time out (setup timeout, 7 s) or go away: then peers join.
+  half_open.clear();
+  ASSERT_TRUE(c.wait_output("accepting connections again", 15s)) << c.output().substr(0, 3000);
+  auto r = run_client(Kind::erlang, "convoy_fixture:ping(" + erl_atom(name) + ", 5000), halt().");
+  EXPECT_NE(r.output.find("PING pong"), std::string::npos) << r.output;
 }
 
 // With stderr a pipe whose reader is gone (a log shipper that died), the next log line is

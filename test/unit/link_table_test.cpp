@@ -63,12 +63,19 @@ class ScriptedListener final : public Listener {
  public:
   int fd() const override { return -1; }
   Result<std::unique_ptr<Socket>> accept() override {
+    ++accepts;
+    if (failures > 0) {
+      --failures;
+      return make_error(Errc::io_error, "accept: Too many open files");
+    }
     if (queue.empty()) return std::unique_ptr<Socket>();
     auto s = std::move(queue.front());
     queue.pop_front();
     return s;
   }
   std::deque<std::unique_ptr<Socket>> queue;
+  int failures = 0;  // the next accept() calls that fail (EMFILE)
+  int accepts = 0;
 };
 
 // The other side of one connection, played by our own handshake state machine.
@@ -118,7 +125,7 @@ constexpr const char* kCookie = "secret";
 
 class LinkTableTest : public testing::Test {
  protected:
-  void make(const std::string& self) {
+  void make(const std::string& self, std::size_t max_inbound_handshakes = 128) {
     self_ = self;
     loop_ = EventLoop::create(clock_).value();
     table_ = std::make_unique<LinkTable>(
@@ -126,7 +133,8 @@ class LinkTableTest : public testing::Test {
             .handshake = {self, kCookie, dist::kOurFlags, 7},
             .timeouts = {std::chrono::milliseconds(7000), std::chrono::milliseconds(4000)},
             .random = [] { return 4242u; },
-            .max_pending_per_peer = 3},
+            .max_pending_per_peer = 3,
+            .max_inbound_handshakes = max_inbound_handshakes},
         *loop_, listener_,
         [this](const std::string& host, std::uint16_t port) -> Result<std::unique_ptr<Socket>> {
           dials_.push_back(host + ":" + std::to_string(port));
@@ -367,6 +375,47 @@ TEST_F(LinkTableTest, FailedInboundHandshakesAreRateLimitedInTheLog) {
   const auto lines = log.count("inbound connection from");
   EXPECT_GT(lines, 0u) << log.text();
   EXPECT_LE(lines, 10u) << log.text();
+}
+
+// Out of descriptors, accept() fails while the connection stays queued, so the listener is
+// readable at once again: without a pause that is a busy loop writing a warning per turn.
+TEST_F(LinkTableTest, AFailingAcceptPausesTheListenerAndLogsOncePerEpisode) {
+  test::LogCapture log(spdlog::level::info);
+  make("aaa-1@h");
+  listener_.failures = 1000;
+  EXPECT_TRUE(table_->accepting());
+  table_->accept_pending();
+  EXPECT_FALSE(table_->accepting());  // paused: the loop does not poll the listener
+  EXPECT_LE(table_->next_deadline(), clock_.now() + std::chrono::milliseconds(1000));
+  for (int k = 0; k < 20; ++k) {
+    clock_.advance(std::chrono::milliseconds(1000));
+    ASSERT_TRUE(table_->accepting());
+    table_->accept_pending();
+  }
+  EXPECT_EQ(listener_.accepts, 21);  // one try per pause, not a spin
+  EXPECT_EQ(log.count("accept failed"), 1u) << log.text();
+  listener_.failures = 0;
+  clock_.advance(std::chrono::milliseconds(1000));
+  inbound("ppp-2@h");  // accepted by inbound()
+  EXPECT_EQ(log.count("accepting connections again after 21 failed accepts"), 1u) << log.text();
+}
+
+// Connections that never finish their handshake are capped; past the cap a new one is
+// closed at once (the backlog keeps draining, the cap's holders time out on their own).
+TEST_F(LinkTableTest, InboundHandshakesInProgressAreCapped) {
+  test::LogCapture log(spdlog::level::info);
+  make("aaa-1@h", 4);
+  std::vector<std::shared_ptr<Wire>> wires;
+  for (int k = 0; k < 6; ++k) {
+    auto w = std::make_shared<Wire>();
+    wires.push_back(w);
+    listener_.queue.push_back(std::make_unique<ScriptedSocket>(w));
+  }
+  table_->accept_pending();
+  int closed = 0;
+  for (auto& w : wires) closed += w->closed ? 1 : 0;
+  EXPECT_EQ(closed, 2);
+  EXPECT_GE(log.count("inbound handshakes in progress"), 1u) << log.text();
 }
 
 // A peer closing its link (a node stopping) or our own disconnect is news, not a problem;
