@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <optional>
 #include <regex>
 #include <thread>
 
@@ -71,15 +72,33 @@ TEST(Discovery, CNodeJoinsEveryPeerFromSrvRecordsAndLaterAdditions) {
   EXPECT_LT(ms, 500 + 1500);  // one interval, plus generous slack for a loaded machine
 }
 
-TEST(Discovery, PruneDropsANodeWhoseRecordIsRemoved) {
-  KnotServer knot(KnotServer::zone_header());
-  auto stays = BeamNode::start(Kind::erlang, "app", kCookie);
-  auto leaves = BeamNode::start(Kind::erlang, "app", kCookie);
-  knot.add_srv(kService, stays.port, "127.0.0.1.");
-  knot.add_srv(kService, leaves.port, "127.0.0.1.");
-  auto c = CNode::start(kCookie, discovery_flags(knot, 300, {"--prune-after", "2"}));
-  ASSERT_TRUE(wait_link_up(c, stays.name, 10s)) << c.process.output();
-  ASSERT_TRUE(wait_link_up(c, leaves.name, 10s)) << c.process.output();
+// Two BEAM peers listed in Knot, and a c_node discovering them with `flags`: `stays`
+// remains listed, `other` is the one a test takes away.
+class TwoListedPeers : public testing::Test {
+ protected:
+  TwoListedPeers()
+      : knot(KnotServer::zone_header()),
+        stays(BeamNode::start(Kind::erlang, "app", kCookie)),
+        other(BeamNode::start(Kind::erlang, "app", kCookie)) {
+    knot.add_srv(kService, stays.port, "127.0.0.1.");
+    knot.add_srv(kService, other.port, "127.0.0.1.");
+  }
+  // Starts the c_node and waits for both links.
+  CNode& start(int poll_ms, std::vector<std::string> flags) {
+    c.emplace(CNode::start(kCookie, discovery_flags(knot, poll_ms, std::move(flags))));
+    EXPECT_TRUE(wait_link_up(*c, stays.name, 10s)) << c->process.output();
+    EXPECT_TRUE(wait_link_up(*c, other.name, 10s)) << c->process.output();
+    return *c;
+  }
+  KnotServer knot;
+  BeamNode stays, other;
+  std::optional<CNode> c;
+};
+
+TEST_F(TwoListedPeers, PruneDropsANodeWhoseRecordIsRemoved) {
+  auto& c = start(300, {"--prune-after", "2"});
+  ASSERT_FALSE(HasFailure());
+  const auto& leaves = other;
   knot.remove_srv(kService, leaves.port, "127.0.0.1.");
   EXPECT_TRUE(c.process.wait_output("link down: " + leaves.name, 5s)) << c.process.output();
   EXPECT_NE(c.process.output().find(leaves.name + " left svc.service.consul"), std::string::npos);
@@ -99,15 +118,10 @@ TEST(Discovery, WithoutPruneARemovedRecordKeepsItsLink) {
   EXPECT_EQ(c.process.output().find("link down"), std::string::npos) << c.process.output();
 }
 
-TEST(Discovery, ADeadPeerWhoseRecordIsGoneIsNoLongerDialled) {
-  KnotServer knot(KnotServer::zone_header());
-  auto stays = BeamNode::start(Kind::erlang, "app", kCookie);
-  auto dies = BeamNode::start(Kind::erlang, "app", kCookie);
-  knot.add_srv(kService, stays.port, "127.0.0.1.");
-  knot.add_srv(kService, dies.port, "127.0.0.1.");
-  auto c = CNode::start(kCookie, discovery_flags(knot, 200, {"--log-level", "debug"}));
-  ASSERT_TRUE(wait_link_up(c, stays.name, 10s)) << c.process.output();
-  ASSERT_TRUE(wait_link_up(c, dies.name, 10s)) << c.process.output();
+TEST_F(TwoListedPeers, ADeadPeerWhoseRecordIsGoneIsNoLongerDialled) {
+  auto& c = start(200, {"--log-level", "debug"});
+  ASSERT_FALSE(HasFailure());
+  auto& dies = other;
   // A redeploy: the node stops, and its record leaves with it.
   dies.process.kill_group();
   ASSERT_TRUE(c.process.wait_output("link down: " + dies.name, 5s)) << c.process.output();

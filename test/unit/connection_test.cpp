@@ -107,6 +107,21 @@ class ConnectionTest : public testing::Test {
     testing::Mock::VerifyAndClearExpectations(&events_);
   }
 
+  // At `t` we send a frame; the wire then holds nothing, to see what comes after.
+  void we_write_at(Connection& c, Clock::time_point t) {
+    now_ = t;
+    c.send_frame(Bytes{131, 106});
+    c.flush();
+    wire_.written.clear();
+  }
+  // The timer run at `t` closes the link with a timeout.
+  void expect_timed_out_at(Connection& c, Clock::time_point t) {
+    EXPECT_CALL(events_, on_down(_, testing::Field(&Error::code, make_error_code(Errc::timeout))));
+    now_ = t;
+    c.on_timer();
+    EXPECT_TRUE(c.is_closed());
+  }
+
   static Bytes frame(const Bytes& body) {
     Bytes out;
     wire::put32(out, static_cast<std::uint32_t>(body.size()));
@@ -211,10 +226,7 @@ TEST_F(ConnectionTest, StalledHandshakeTimesOut) {
   now_ += std::chrono::milliseconds(6999);
   c->on_timer();
   EXPECT_FALSE(c->is_closed());
-  EXPECT_CALL(events_, on_down(_, testing::Field(&Error::code, make_error_code(Errc::timeout))));
-  now_ += std::chrono::milliseconds(2);
-  c->on_timer();
-  EXPECT_TRUE(c->is_closed());
+  expect_timed_out_at(*c, now_ + std::chrono::milliseconds(2));
 }
 
 // OTP's rule (dist_util:send_tick/2), with net_ticktime 4 s: every ticktime/4 a check; a
@@ -231,11 +243,7 @@ TEST_F(ConnectionTest, SendsATickOnlyAfterAQuietIntervalAndDropsAfterFourSilentO
   EXPECT_EQ(wire_.written, (Bytes{0, 0, 0, 0}));
   EXPECT_EQ(c->next_deadline(), up + 2s);
   // Something written during the next interval: no tick at its check.
-  wire_.written.clear();
-  now_ = up + 1500ms;
-  c->send_frame(Bytes{131, 106});
-  c->flush();
-  wire_.written.clear();
+  we_write_at(*c, up + 1500ms);
   now_ = up + 2s;
   c->on_timer();
   EXPECT_TRUE(wire_.written.empty());
@@ -244,10 +252,7 @@ TEST_F(ConnectionTest, SendsATickOnlyAfterAQuietIntervalAndDropsAfterFourSilentO
   EXPECT_EQ(wire_.written, (Bytes{0, 0, 0, 0}));
   // Nothing read since the link came up: the fourth check is the last.
   EXPECT_TRUE(c->is_up());
-  EXPECT_CALL(events_, on_down(_, testing::Field(&Error::code, make_error_code(Errc::timeout))));
-  now_ = up + 4s;
-  c->on_timer();
-  EXPECT_TRUE(c->is_closed());
+  expect_timed_out_at(*c, up + 4s);
 }
 
 // The regression: a peer silent for a little more than net_ticktime, but never through four
@@ -273,10 +278,7 @@ TEST_F(ConnectionTest, SilenceIsJudgedByCheckIntervalsNotByAStopwatch) {
     c->on_timer();
     ASSERT_TRUE(c->is_up()) << t.count();
   }
-  EXPECT_CALL(events_, on_down(_, testing::Field(&Error::code, make_error_code(Errc::timeout))));
-  now_ = up + 9000ms;  // checks at 6, 7, 8 and 9 s read nothing
-  c->on_timer();
-  EXPECT_TRUE(c->is_closed());
+  expect_timed_out_at(*c, up + 9000ms);  // checks at 6, 7, 8 and 9 s read nothing
 }
 
 // A hidden peer (a C node: erl_interface answers ticks, it does not send its own) is ticked
@@ -285,10 +287,7 @@ TEST_F(ConnectionTest, AHiddenPeerIsTickedWhenItWasQuietEvenIfWeWrote) {
   auto c = accepted();
   complete_handshake(*c, kOurFlags);
   const auto up = now_;
-  now_ = up + 500ms;
-  c->send_frame(Bytes{131, 106});
-  c->flush();
-  wire_.written.clear();
+  we_write_at(*c, up + 500ms);
   now_ = up + 1s;
   c->on_timer();
   EXPECT_EQ(wire_.written, (Bytes{0, 0, 0, 0}));
