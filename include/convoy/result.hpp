@@ -67,8 +67,9 @@ enum class Errc {
   not_connected,
   protocol_error,  // a well-formed frame that violates the protocol
   dns_error,
-  noproc,        // no such process / registered name
-  process_exit,  // the process a call waited on ended
+  noproc,          // no such process / registered name
+  process_exit,    // the process a call waited on ended
+  limit_exceeded,  // a configured bound (size, count, lookups in flight) was reached
 };
 
 const std::error_category& convoy_category() noexcept;

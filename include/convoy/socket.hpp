@@ -37,8 +37,14 @@ class Socket {
 };
 
 // Starts a non-blocking connect; the caller polls for writability then asks
-// connect_result().
+// connect_result(). Blocks in the system resolver unless `host` is a numeric address: the
+// node looks names up with lookup_host() off its loop and dials the address.
 Result<std::unique_ptr<Socket>> tcp_connect(const std::string& host, std::uint16_t port);
+// An IPv4 or IPv6 address literal: connecting to it needs no lookup.
+bool is_numeric_host(const std::string& host);
+// The address to dial for `host` (getaddrinfo; may block for seconds). An IPv4 address is
+// preferred when the name has both: BEAM's default distribution (inet_tcp) listens on IPv4.
+Result<std::string> lookup_host(const std::string& host);
 
 class Listener {
  public:

@@ -20,7 +20,15 @@ class Transport {
   virtual Result<std::unique_ptr<Listener>> listen(const std::string& address,
                                                    std::uint16_t port) = 0;
   // Starts a non-blocking connect; the socket reports the outcome via connect_result().
+  // Must not block: the node calls it on its loop with an address from lookup() whenever
+  // needs_lookup(host) says the host is a name.
   virtual Result<std::unique_ptr<Socket>> connect(const std::string& host, std::uint16_t port) = 0;
+  // Whether `host` must go through lookup() before connect(). Default: no (transports that
+  // ignore hosts).
+  virtual bool needs_lookup(const std::string& host) const;
+  // The address connect() should get for `host`. May block for as long as name resolution
+  // takes; the node calls it on a worker thread, so it must be thread-safe.
+  virtual Result<std::string> lookup(const std::string& host);
 };
 
 // tcp_listen / tcp_connect.

@@ -33,6 +33,8 @@ class Category final : public std::error_category {
         return "no such process";
       case Errc::process_exit:
         return "process exited";
+      case Errc::limit_exceeded:
+        return "limit exceeded";
     }
     return "unknown convoy error";
   }

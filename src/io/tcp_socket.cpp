@@ -81,7 +81,7 @@ Result<AddrInfo*> resolve(const std::string& host, std::uint16_t port, bool pass
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = passive ? AI_PASSIVE : 0;
+  hints.ai_flags = (passive ? AI_PASSIVE : 0) | (is_numeric_host(host) ? AI_NUMERICHOST : 0);
   const auto service = std::to_string(port);
   const int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &out.head);
   if (rc != 0 || out.head == nullptr) {
@@ -108,6 +108,29 @@ Result<Fd> for_each_address(const std::string& host, std::uint16_t port, bool pa
 }
 
 }  // namespace
+
+bool is_numeric_host(const std::string& host) {
+  in6_addr scratch{};
+  return ::inet_pton(AF_INET, host.c_str(), &scratch) == 1 ||
+         ::inet_pton(AF_INET6, host.c_str(), &scratch) == 1;
+}
+
+Result<std::string> lookup_host(const std::string& host) {
+  if (is_numeric_host(host)) return host;
+  AddrInfo ai;
+  if (auto r = resolve(host, 0, false, ai); !r) return r.error();
+  const addrinfo* pick = ai.head;
+  for (const addrinfo* a = ai.head; a != nullptr; a = a->ai_next) {
+    if (a->ai_family == AF_INET) {
+      pick = a;
+      break;
+    }
+  }
+  sockaddr_storage ss{};
+  std::memcpy(&ss, pick->ai_addr, pick->ai_addrlen);
+  const std::string address = format_address(ss);
+  return address.substr(0, address.rfind(':'));
+}
 
 Result<std::unique_ptr<Socket>> tcp_connect(const std::string& host, std::uint16_t port) {
   std::string peer;

@@ -33,12 +33,12 @@ struct LinkTable::Link final : dist::ConnectionEvents {
   void on_down(Connection&, const Error& why) override { table.link_down(*this, why); }
 };
 
-LinkTable::LinkTable(LinkTableOptions options, EventLoop& loop, Listener& listener,
-                     Connector connector, LinkEvents& events)
+LinkTable::LinkTable(LinkTableOptions options, EventLoop& loop, Listener& listener, Dialer dialer,
+                     LinkEvents& events)
     : options_(std::move(options)),
       loop_(loop),
       listener_(listener),
-      connector_(std::move(connector)),
+      dialer_(std::move(dialer)),
       events_(events) {}
 
 LinkTable::~LinkTable() = default;
@@ -240,10 +240,69 @@ void LinkTable::dial(const std::string& name, Peer& p) {
   auto peer = NodeName::parse(name);
   if (!peer) return dial_failed(name, p, peer.error());
   if (stopping_) return fail(name, p, make_error(Errc::not_connected, "the node is stopping"));
-  auto sock = connector_(std::string(peer->host()), peer->port());
+  if (dials_in_progress() >= options_.max_dials) {
+    if (dial_cap_log_.allow()) {
+      spdlog::warn("{} dials in progress (the most allowed): not dialling {} now",
+                   options_.max_dials, name);
+    }
+    return fail(name, p,
+                make_error(Errc::limit_exceeded,
+                           fmt::format("{} dials are already in progress", options_.max_dials)));
+  }
+  const std::string host(peer->host());
+  const std::uint16_t port = peer->port();
+  if (!dialer_.needs_lookup || !dialer_.needs_lookup(host)) return connect_to(name, p, host, port);
+  // The lookup runs off the loop; the setup timeout covers it as it covers the handshake.
+  const std::uint64_t id = ++last_lookup_;
+  p.lookup = id;
+  ++lookups_;
+  const auto limit = options_.timeouts.connect_and_handshake;
+  p.lookup_timer = loop_.after(loop_.clock().now() + limit, [this, name, id, host, limit] {
+    const auto it = peers_.find(name);
+    if (it == peers_.end() || it->second.lookup != id) return;
+    it->second.lookup_timer = 0;
+    cancel_lookup(it->second);
+    dial_failed(name, it->second,
+                make_error(Errc::timeout, fmt::format("looking up host '{}' took more than {} ms",
+                                                      host, limit.count())));
+  });
+  spdlog::debug("looking up {} to dial {}", host, name);
+  dialer_.lookup(host, [this, name, id, port](Result<std::string> address) {
+    looked_up(name, id, std::move(address), port);
+  });
+}
+
+void LinkTable::looked_up(const std::string& name, std::uint64_t id, Result<std::string> address,
+                          std::uint16_t port) {
+  const auto it = peers_.find(name);
+  if (it == peers_.end() || it->second.lookup != id) return;  // timed out or cancelled
+  Peer& p = it->second;
+  cancel_lookup(p);
+  if (!address) return dial_failed(name, p, address.error());
+  if (stopping_) return fail(name, p, make_error(Errc::not_connected, "the node is stopping"));
+  connect_to(name, p, *address, port);
+}
+
+void LinkTable::cancel_lookup(Peer& p) {
+  if (p.lookup == 0) return;
+  p.lookup = 0;
+  --lookups_;
+  if (p.lookup_timer) loop_.cancel(std::exchange(p.lookup_timer, 0));
+}
+
+void LinkTable::connect_to(const std::string& name, Peer& p, const std::string& address,
+                           std::uint16_t port) {
+  auto sock = dialer_.connect(address, port);
   if (!sock) return dial_failed(name, p, sock.error());
-  spdlog::debug("dialling {} at {}:{}", name, peer->host(), peer->port());
+  spdlog::debug("dialling {} at {}:{}", name, address, port);
   p.dial = &add_link(std::move(*sock), true, name);
+}
+
+std::size_t LinkTable::dials_in_progress() const {
+  const auto connecting = std::count_if(links_.begin(), links_.end(), [](const auto& l) {
+    return l->initiator && !l->was_up && !l->conn->is_closed();
+  });
+  return static_cast<std::size_t>(connecting) + lookups_;
 }
 
 // --- the API ---------------------------------------------------------------------------------
@@ -285,6 +344,10 @@ void LinkTable::disconnect(const std::string& node) {
   if (it == peers_.end()) return;
   if (Link* l = it->second.up) l->conn->close(make_error(Errc::closed, "disconnected locally"));
   if (Link* d = it->second.dial) d->conn->close(make_error(Errc::closed, "disconnected locally"));
+  if (it->second.lookup) {
+    cancel_lookup(it->second);
+    fail(node, it->second, make_error(Errc::closed, "disconnected locally"));
+  }
 }
 
 bool LinkTable::is_connected(const std::string& node) const {
@@ -403,6 +466,17 @@ void LinkTable::reap() {
 
 void LinkTable::shutdown() {
   stopping_ = true;
+  // By name: what fail() runs (waiters, monitors firing) may add peers.
+  std::vector<std::string> looking_up;
+  for (const auto& [name, p] : peers_) {
+    if (p.lookup) looking_up.push_back(name);
+  }
+  for (const auto& name : looking_up) {
+    const auto it = peers_.find(name);
+    if (it == peers_.end() || it->second.lookup == 0) continue;
+    cancel_lookup(it->second);
+    fail(name, it->second, make_error(Errc::not_connected, "the node is stopping"));
+  }
   for (Link* l : snapshot()) {
     if (!l->conn->is_closed()) {
       l->conn->flush();

@@ -48,8 +48,15 @@ class LinkEvents {
   virtual void on_frame(const std::string& peer, std::span<const std::uint8_t> body) = 0;
 };
 
-using Connector =
-    std::function<Result<std::unique_ptr<Socket>>(const std::string& host, std::uint16_t port)>;
+// How the table reaches a peer's host. connect() must not block; a host that is a name
+// goes through lookup() first, which answers later, on the loop thread (HostResolver).
+struct Dialer {
+  std::function<Result<std::unique_ptr<Socket>>(const std::string& address, std::uint16_t port)>
+      connect;
+  std::function<bool(const std::string& host)> needs_lookup;  // unset: never
+  std::function<void(const std::string& host, std::function<void(Result<std::string>)> done)>
+      lookup;
+};
 
 struct LinkTableOptions {
   dist::HandshakeParams handshake;
@@ -59,11 +66,14 @@ struct LinkTableOptions {
   // Accepted connections that have not finished the handshake; past this a new connection
   // is closed at once (a connect storm or slowloris cannot take every descriptor).
   std::size_t max_inbound_handshakes = 128;
+  // Dials (name lookups and connects) in progress at once; past this a dial fails at once,
+  // so messages for a million made-up nodes cannot become a million sockets.
+  std::size_t max_dials = 256;
 };
 
 class LinkTable {
  public:
-  LinkTable(LinkTableOptions options, EventLoop& loop, Listener& listener, Connector connector,
+  LinkTable(LinkTableOptions options, EventLoop& loop, Listener& listener, Dialer dialer,
             LinkEvents& events);
   ~LinkTable();
   LinkTable(const LinkTable&) = delete;
@@ -104,11 +114,13 @@ class LinkTable {
     std::deque<std::vector<std::uint8_t>> queue;
     std::vector<std::function<void(Status)>> waiters;
     std::uint64_t await_timer = 0;  // our dial got `nok`: waiting for the peer's own link
+    std::uint64_t lookup = 0;       // our dial waits for its host's address: the lookup's id
+    std::uint64_t lookup_timer = 0;
     bool idle() const {
       return !up && !dial && inbound.empty() && queue.empty() && waiters.empty() &&
-             await_timer == 0;
+             await_timer == 0 && lookup == 0;
     }
-    bool setting_up() const { return dial || !inbound.empty() || await_timer != 0; }
+    bool setting_up() const { return dial || !inbound.empty() || await_timer != 0 || lookup != 0; }
   };
 
   friend struct Link;
@@ -116,6 +128,11 @@ class LinkTable {
   void link_up(Link& link);
   void link_down(Link& link, const Error& why);
   void dial(const std::string& name, Peer& p);
+  void connect_to(const std::string& name, Peer& p, const std::string& address, std::uint16_t port);
+  void looked_up(const std::string& name, std::uint64_t id, Result<std::string> address,
+                 std::uint16_t port);
+  void cancel_lookup(Peer& p);
+  std::size_t dials_in_progress() const;
   void fail(const std::string& name, Peer& p, const Error& why);
   void dial_failed(const std::string& name, Peer& p, const Error& why);
   void inbound_failed(const std::string& who, const Error& why);
@@ -125,7 +142,7 @@ class LinkTable {
   LinkTableOptions options_;
   EventLoop& loop_;
   Listener& listener_;
-  Connector connector_;
+  Dialer dialer_;
   LinkEvents& events_;
   std::vector<std::unique_ptr<Link>> links_;
   std::unordered_map<std::string, Peer> peers_;
@@ -140,6 +157,9 @@ class LinkTable {
   std::uint64_t refused_over_cap_ = 0;
   LogLimiter cap_log_{1, std::chrono::seconds(10)};
   std::vector<Link*> polled_;  // the links add_fds() listed, in order
+  std::uint64_t last_lookup_ = 0;
+  std::size_t lookups_ = 0;  // peers with a lookup in progress
+  LogLimiter dial_cap_log_{1, std::chrono::seconds(10)};
   bool stopping_ = false;
 };
 

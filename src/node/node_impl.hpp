@@ -1,6 +1,7 @@
 #pragma once
 // Node::Impl: what a Node is made of and the turn of the loop that drives it:
 //   EventLoop     wake-ups, signals, posted tasks, timers        (node/event_loop.hpp)
+//   HostResolver  host name lookups for dials, on worker threads (node/host_resolver.hpp)
 //   LinkTable     links to other nodes, dials, admission         (node/link_table.hpp)
 //   ProcessTable  local processes, links, monitors, exit signals (node/process_table.hpp)
 // and the dispatcher between them (dispatch.cpp: typed control messages -> the tables).
@@ -20,6 +21,7 @@
 #include "dist/control.hpp"
 #include "ei/identity.hpp"
 #include "node/event_loop.hpp"
+#include "node/host_resolver.hpp"
 #include "node/link_table.hpp"
 #include "node/process_table.hpp"
 
@@ -36,7 +38,8 @@ struct Node::Impl final : node::LinkEvents, node::ProcessTable::Env {
   std::unique_ptr<Listener> listener;
   std::unique_ptr<node::EventLoop> loop;
   std::mt19937 rng;
-  Pid system_pid;  // sender of messages C++ code sends without a process
+  Pid system_pid;               // sender of messages C++ code sends without a process
+  node::HostResolver resolver;  // dials' host lookups, off the loop
   node::LinkTable links;
   node::ProcessTable processes;
   std::vector<std::function<void(const std::string&, bool)>> watchers;

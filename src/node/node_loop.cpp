@@ -36,12 +36,22 @@ Node::Impl::Impl(Node& self, NodeOptions opts, ei::Identity id, std::uint32_t cr
       loop(std::move(event_loop)),
       rng(std::random_device{}()),
       system_pid(identity.make_pid()),
-      links(
-          link_options(options, creation, rng), *loop, *listener,
-          [transport = options.transport](const std::string& host, std::uint16_t port) {
-            return transport->connect(host, port);
-          },
-          *this),
+      resolver(*loop,
+               [transport = options.transport](const std::string& host) {
+                 return transport->lookup(host);
+               },
+               {}),
+      links(link_options(options, creation, rng), *loop, *listener,
+            {.connect = [transport = options.transport](
+                            const std::string& address,
+                            std::uint16_t port) { return transport->connect(address, port); },
+             .needs_lookup = [transport = options.transport](
+                                 const std::string& host) { return transport->needs_lookup(host); },
+             .lookup =
+                 [this](const std::string& host, std::function<void(Result<std::string>)> done) {
+                   resolver.resolve(host, std::move(done));
+                 }},
+            *this),
       processes(identity, options.name.str(), creation, *this) {}
 
 void Node::Impl::notify_watchers(const std::string& peer, bool up) {

@@ -3,6 +3,10 @@
 // run interleaves the two loops the same way.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+
 #include "convoy/node.hpp"
 #include "convoy/transport.hpp"
 #include "harness.hpp"
@@ -149,6 +153,91 @@ TEST(TwoNodesSimultaneous, ConnectsEndWithOneLinkWhenTheDialersNameIsLower) {
 
 TEST(TwoNodesSimultaneous, ConnectsEndWithOneLinkWhenTheDialersNameIsGreater) {
   simultaneous_rounds("zzz", "aaa");
+}
+
+// A local transport whose hosts ending in ".stuck" hang in name resolution, the way
+// getaddrinfo does when the system resolver is down: lookup() blocks until released (at
+// most 3 s), and so would connect() if it were ever given such a host to resolve itself.
+class HangingLookups final : public Transport {
+ public:
+  Result<std::unique_ptr<Listener>> listen(const std::string& a, std::uint16_t port) override {
+    return inner_->listen(a, port);
+  }
+  Result<std::unique_ptr<Socket>> connect(const std::string& host, std::uint16_t port) override {
+    if (hangs(host)) hang();
+    return inner_->connect(host, port);
+  }
+  bool needs_lookup(const std::string& host) const override { return hangs(host); }
+  Result<std::string> lookup(const std::string& host) override {
+    if (hangs(host)) hang();
+    return make_error(Errc::io_error, "cannot resolve host '" + host + "': Temporary failure");
+  }
+  int hanging() const { return hanging_.load(); }
+  void release() {
+    std::lock_guard lock(mutex_);
+    released_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  static bool hangs(const std::string& host) { return host.ends_with(".stuck"); }
+  void hang() {
+    ++hanging_;
+    std::unique_lock lock(mutex_);
+    cv_.wait_for(lock, 3s, [&] { return released_; });
+    --hanging_;
+  }
+  std::shared_ptr<Transport> inner_ = local_transport();
+  std::atomic<int> hanging_{0};
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool released_ = false;
+};
+
+// Issue 9, defect 1: a message to a node whose host does not resolve (here a reply pid
+// naming one) used to freeze the loop for the lookup's duration — every link with it.
+TEST(TwoNodesResolution, AHostLookupThatHangsDoesNotStallTheOtherLinks) {
+  auto transport = std::make_shared<HangingLookups>();
+  auto a = local_node(transport, "aaa");
+  auto b = local_node(transport, "bbb");
+  ASSERT_TRUE(b->register_process(
+                   "svc", gen_server_mailbox({.handle_call = [](Node&, const Term& r, const Term&)
+                                                  -> std::optional<Term> { return r; },
+                                              .handle_cast = {},
+                                              .handle_info = {}}))
+                  .ok());
+  const RegName svc{"svc", b->name().str()};
+  int replies = 0;
+  auto call = [&] {
+    a->call(svc, Term::integer(replies), 2s, [&](Result<Term> r) {
+      if (r) ++replies;
+    });
+  };
+  call();
+  ASSERT_TRUE(pump_both(
+      *a, *b, [&] { return replies == 1; }, 3s));
+  const std::string ghost = "ghost-4370@nowhere.stuck";
+  ASSERT_TRUE(a->send(RegName{"x", ghost}, Term::atom("lost")).ok());
+  // The calls across the healthy link complete while the lookup still hangs.
+  int hanging_when_done = -1;
+  for (int k = 0; k < 20; ++k) {
+    const int want = replies + 1;
+    call();
+    ASSERT_TRUE(pump_both(
+        *a, *b, [&] { return replies == want; }, 3s))
+        << "call " << k;
+  }
+  hanging_when_done = transport->hanging();
+  transport->release();
+  EXPECT_EQ(hanging_when_done, 1) << "the calls waited for the lookup";
+  EXPECT_EQ(replies, 21);
+  // The lookup fails; the dial with it, and nothing is left waiting.
+  ASSERT_TRUE(pump_both(
+      *a, *b, [&] { return transport->hanging() == 0; }, 5s));
+  pump_both(
+      *a, *b, [] { return false; }, 100ms);
+  EXPECT_FALSE(a->is_connected(ghost));
+  EXPECT_TRUE(a->is_connected(b->name().str()));
 }
 
 TEST(LocalTransport, APortNobodyListensOnRefusesAtOnce) {

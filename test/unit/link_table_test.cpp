@@ -125,7 +125,8 @@ constexpr const char* kCookie = "secret";
 
 class LinkTableTest : public testing::Test {
  protected:
-  void make(const std::string& self, std::size_t max_inbound_handshakes = 128) {
+  void make(const std::string& self, std::size_t max_inbound_handshakes = 128,
+            std::size_t max_dials = 256) {
     self_ = self;
     loop_ = EventLoop::create(clock_).value();
     table_ = std::make_unique<LinkTable>(
@@ -134,17 +135,25 @@ class LinkTableTest : public testing::Test {
             .timeouts = {std::chrono::milliseconds(7000), std::chrono::milliseconds(4000)},
             .random = [] { return 4242u; },
             .max_pending_per_peer = 3,
-            .max_inbound_handshakes = max_inbound_handshakes},
+            .max_inbound_handshakes = max_inbound_handshakes,
+            .max_dials = max_dials},
         *loop_, listener_,
-        [this](const std::string& host, std::uint16_t port) -> Result<std::unique_ptr<Socket>> {
-          dials_.push_back(host + ":" + std::to_string(port));
-          if (unresolvable_.contains(host)) {
-            return make_error(Errc::io_error,
-                              "cannot resolve host '" + host + "': Name or service not known");
-          }
-          auto& p = dialled_.emplace_back(std::make_unique<Peer>());
-          return std::unique_ptr<Socket>(std::make_unique<ScriptedSocket>(p->wire));
-        },
+        Dialer{
+            .connect = [this](const std::string& host,
+                              std::uint16_t port) -> Result<std::unique_ptr<Socket>> {
+              dials_.push_back(host + ":" + std::to_string(port));
+              if (unresolvable_.contains(host)) {
+                return make_error(Errc::io_error,
+                                  "cannot resolve host '" + host + "': Name or service not known");
+              }
+              auto& p = dialled_.emplace_back(std::make_unique<Peer>());
+              return std::unique_ptr<Socket>(std::make_unique<ScriptedSocket>(p->wire));
+            },
+            .needs_lookup = [this](const std::string& host) { return named_hosts_.contains(host); },
+            .lookup =
+                [this](const std::string& host, std::function<void(Result<std::string>)> done) {
+                  lookups_.emplace_back(host, std::move(done));
+                }},
         events_);
   }
 
@@ -198,6 +207,9 @@ class LinkTableTest : public testing::Test {
   std::string self_;
   std::vector<std::string> dials_;
   std::set<std::string> unresolvable_;  // hosts the connector cannot resolve
+  std::set<std::string> named_hosts_;   // hosts that need a lookup first
+  // Lookups started and not answered yet; a test answers them.
+  std::vector<std::pair<std::string, std::function<void(Result<std::string>)>>> lookups_;
   std::vector<std::unique_ptr<Peer>> inbound_, dialled_;
 };
 
@@ -364,6 +376,81 @@ TEST_F(LinkTableTest, AHostThatDoesNotResolveIsAWarning) {
                       "host 'gone.node.dc1.consul'"),
             1u)
       << log.text();
+}
+
+// A host that is a name is looked up first (off the loop, answered later); the dial connects
+// to the address the lookup gave, and what is sent meanwhile waits and then goes in order.
+TEST_F(LinkTableTest, ANamedHostIsLookedUpBeforeTheDialAndMessagesWaitForIt) {
+  make("aaa-1@h");
+  named_hosts_.insert("app.node.consul");
+  ASSERT_TRUE(table_->send("zzz-2@app.node.consul", Bytes{131, 106}).ok());
+  ASSERT_TRUE(table_->send("zzz-2@app.node.consul", Bytes{131, 100}).ok());
+  ASSERT_EQ(lookups_.size(), 1u);  // one lookup, however many sends
+  EXPECT_EQ(lookups_[0].first, "app.node.consul");
+  EXPECT_TRUE(dials_.empty());
+  lookups_[0].second(std::string("10.1.2.3"));
+  EXPECT_EQ(dials_, (std::vector<std::string>{"10.1.2.3:2"}));
+  answer_dial(0, "zzz-2@app.node.consul");
+  turn();
+  ASSERT_TRUE(table_->is_connected("zzz-2@app.node.consul"));
+}
+
+// A lookup that never answers is a dial that times out like a handshake would; its late
+// answer is ignored, and a failed lookup is a failed dial.
+TEST_F(LinkTableTest, ALookupThatHangsTimesOutAndItsLateAnswerIsIgnored) {
+  test::LogCapture log(spdlog::level::info);
+  make("aaa-1@h");
+  named_hosts_.insert("slow.consul");
+  std::optional<Status> done;
+  table_->connect(*NodeName::parse("zzz-2@slow.consul"), [&](Status st) { done = st; });
+  ASSERT_EQ(lookups_.size(), 1u);
+  clock_.advance(std::chrono::milliseconds(7001));
+  loop_->run_due_timers();
+  ASSERT_TRUE(done.has_value());
+  EXPECT_EQ(done->error().code, make_error_code(Errc::timeout)) << done->error().message;
+  EXPECT_EQ(log.count("looking up host 'slow.consul' took more than 7000 ms"), 1u) << log.text();
+  lookups_[0].second(std::string("10.1.2.3"));
+  EXPECT_TRUE(dials_.empty());
+  // The next dial looks the host up again; this time the lookup fails.
+  done.reset();
+  table_->connect(*NodeName::parse("zzz-2@slow.consul"), [&](Status st) { done = st; });
+  ASSERT_EQ(lookups_.size(), 2u);
+  lookups_[1].second(make_error(Errc::io_error, "cannot resolve host 'slow.consul'"));
+  ASSERT_TRUE(done.has_value());
+  EXPECT_FALSE(done->ok());
+  EXPECT_TRUE(dials_.empty());
+}
+
+// Disconnecting (or stopping) while a lookup is in progress ends that dial at once.
+TEST_F(LinkTableTest, DisconnectDuringALookupFailsItsWaiters) {
+  make("aaa-1@h");
+  named_hosts_.insert("slow.consul");
+  std::optional<Status> done;
+  table_->connect(*NodeName::parse("zzz-2@slow.consul"), [&](Status st) { done = st; });
+  table_->disconnect("zzz-2@slow.consul");
+  ASSERT_TRUE(done.has_value());
+  EXPECT_FALSE(done->ok());
+  lookups_.at(0).second(std::string("10.1.2.3"));
+  EXPECT_TRUE(dials_.empty());
+  std::optional<Status> later;
+  table_->connect(*NodeName::parse("yyy-3@slow.consul"), [&](Status st) { later = st; });
+  table_->shutdown();
+  ASSERT_TRUE(later.has_value());
+  EXPECT_FALSE(later->ok());
+}
+
+// Dials in progress are bounded: a flood of messages to made-up nodes cannot become a
+// socket or a lookup each.
+TEST_F(LinkTableTest, DialsInProgressAreBounded) {
+  test::LogCapture log(spdlog::level::info);
+  make("aaa-1@h", 128, 3);
+  named_hosts_.insert("slow.consul");
+  for (int k = 0; k < 10; ++k) {
+    (void)table_->send("p" + std::to_string(k) + "-2@" + (k % 2 ? "slow.consul" : "h"),
+                       Bytes{131, 106});
+  }
+  EXPECT_EQ(dials_.size() + lookups_.size(), 3u);
+  EXPECT_EQ(log.count("3 dials in progress (the most allowed)"), 1u) << log.text();
 }
 
 // A storm of refused handshakes is a few lines and a count, not one line each.
