@@ -56,6 +56,31 @@ Status validate_log_level(const std::string& level) {
                                                         level, fmt::join(names, ", ")));
 }
 
+namespace {
+
+// The Limits fields the file may set (the sizes fit an int: at most 1 GiB), by key.
+struct LimitKey {
+  std::size_t* field;
+  long long lo;
+  long long hi;
+};
+std::optional<LimitKey> byte_limit(Limits& l, const std::string& key) {
+  constexpr long long kGiB = 1LL << 30;
+  if (key == "max_frame_bytes") return LimitKey{&l.max_frame_bytes, 1024, kGiB};
+  if (key == "max_decoded_bytes") return LimitKey{&l.max_decoded_bytes, 1024, kGiB};
+  if (key == "max_pending_per_peer") return LimitKey{&l.max_pending_per_peer, 1, 100000000};
+  if (key == "max_pending_bytes_per_peer") {
+    return LimitKey{&l.max_pending_bytes_per_peer, 1024, kGiB};
+  }
+  if (key == "max_dials") return LimitKey{&l.max_dials, 1, 100000};
+  if (key == "link_output_high_water") return LimitKey{&l.link_output_high_water, 1024, kGiB};
+  if (key == "node_output_high_water") return LimitKey{&l.node_output_high_water, 1024, kGiB};
+  if (key == "max_link_backlog") return LimitKey{&l.max_link_backlog, 1024, kGiB};
+  return std::nullopt;
+}
+
+}  // namespace
+
 Result<Config> load_config_file(const std::string& path, Config base) {
   std::ifstream probe(path);
   if (!probe) {
@@ -106,6 +131,10 @@ Result<Config> load_config_file(const std::string& path, Config base) {
       st = want_int(c.net_ticktime, 1, 86400);
     } else if (k == "max_inbound_handshakes") {
       st = want_int(c.max_inbound_handshakes, 1, 1000000);
+    } else if (const auto limit = byte_limit(c.limits, k)) {
+      int v = 0;
+      st = want_int(v, limit->lo, limit->hi);
+      if (st) *limit->field = static_cast<std::size_t>(v);
     } else if (k == "log_level") {
       st = want_string(c.log_level);
       if (st) {
@@ -207,7 +236,8 @@ Result<NodeOptions> to_node_options(const Config& config) {
   if (config.max_inbound_handshakes < 1) {
     return make_error(Errc::invalid_argument, "max_inbound_handshakes must be at least 1");
   }
-  options.max_inbound_handshakes = static_cast<std::size_t>(config.max_inbound_handshakes);
+  options.limits = config.limits;
+  options.limits.max_inbound_handshakes = static_cast<std::size_t>(config.max_inbound_handshakes);
   return options;
 }
 

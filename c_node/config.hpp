@@ -21,6 +21,8 @@ struct Config {
   std::string listen_address = "0.0.0.0";
   int net_ticktime = 60;  // seconds
   int max_inbound_handshakes = 128;
+  // Set from the file's max_frame_bytes, max_decoded_bytes, ... keys (convoy/limits.hpp).
+  Limits limits{};
   std::string log_level = "info";
   // Discovery runs when consul_service is set.
   std::string consul_service;

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "convoy/limits.hpp"
 #include "convoy/node_name.hpp"
 #include "convoy/process.hpp"
 #include "convoy/result.hpp"
@@ -31,11 +32,8 @@ struct NodeOptions {
   std::string listen_address = "0.0.0.0";
   std::chrono::seconds net_ticktime{60};
   std::chrono::milliseconds setup_timeout{7000};  // connect + handshake, as net_setuptime
-  // Messages held per peer while a link to it is being set up (sends never block).
-  std::size_t max_pending_per_peer = 100000;
-  // Accepted connections still in their handshake; past this, new ones are closed at once,
-  // so a connect storm or a slowloris cannot take every file descriptor.
-  std::size_t max_inbound_handshakes = 128;
+  // Bounds on what peers can make the node hold (convoy/limits.hpp).
+  Limits limits{};
   const Clock* clock = nullptr;  // default: steady clock
   // Where links come from (convoy/transport.hpp); default: TCP.
   std::shared_ptr<Transport> transport = nullptr;

@@ -239,6 +239,24 @@ class Term {
 // takes ~100 bytes of stack at -O2 but ~2.8 KB under ASan at -O0, so 1000 levels stay well
 // inside a 1 MB thread stack in release and an 8 MB one under the asan preset.
 inline constexpr std::size_t kMaxDecodeDepth = 1000;
+// Levels a message's envelope may add on top ({'$gen_call', From, {echo, T}} adds two): the
+// node decodes message payloads with this much more, so a term that can be sent to a
+// process directly can be sent through a gen_server call or an rpc too.
+inline constexpr std::size_t kEnvelopeDepth = 4;
+// decode()'s default memory budget: large enough for the 64 MiB binaries BEAM nodes send,
+// far below what 64 MiB of tiny terms would take (80 bytes each, 40x their wire size).
+inline constexpr std::size_t kDefaultMaxDecodedBytes = 256u << 20;
+
+// How much one decode() may build. Both are checked by the walk over the bytes that runs
+// before anything is allocated, so an input over either fails fast and costs nothing.
+struct DecodeLimits {
+  // Nesting; clamped to kMaxDecodeDepth + kEnvelopeDepth (what Term's own recursion is sized
+  // for).
+  std::size_t max_depth = kMaxDecodeDepth;
+  // The decoded Term's estimated memory: sizeof(Term) per term plus the heap data of
+  // binaries, strings, long atoms, bignums and list tails. Over it: Errc::limit_exceeded.
+  std::size_t max_bytes = kDefaultMaxDecodedBytes;
+};
 
 // External term format (with the leading 131 version byte), via ei. Emits what
 // term_to_binary(T, [{minor_version, 2}]) emits for the same value (UTF-8 atoms, NEW_PID_EXT,
@@ -253,7 +271,8 @@ std::vector<std::uint8_t> encode(const Term& t);
 void encode_append(const Term& t, std::vector<std::uint8_t>& out);
 // Decodes one term starting at bytes[0] (which must be the 131 version byte).
 // On success `consumed` (if given) receives the number of bytes used. Never throws on bad
-// input, never reads past bytes.end().
-Result<Term> decode(std::span<const std::uint8_t> bytes, std::size_t* consumed = nullptr);
+// input, never reads past bytes.end(); input over `limits` is Errc::limit_exceeded.
+Result<Term> decode(std::span<const std::uint8_t> bytes, std::size_t* consumed = nullptr,
+                    const DecodeLimits& limits = {});
 
 }  // namespace convoy

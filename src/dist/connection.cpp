@@ -22,7 +22,8 @@ constexpr std::uint8_t kPassThrough = 112;  // 'p'
 }  // namespace
 
 Connection::Connection(std::unique_ptr<Socket> socket, Handshake handshake, bool connecting,
-                       const Clock& clock, ConnectionTimeouts timeouts, ConnectionEvents& events)
+                       const Clock& clock, ConnectionTimeouts timeouts, ConnectionEvents& events,
+                       ConnectionLimits limits)
     : socket_(std::move(socket)),
       peer_address_(socket_->peer_address()),
       handshake_(std::move(handshake)),
@@ -30,6 +31,7 @@ Connection::Connection(std::unique_ptr<Socket> socket, Handshake handshake, bool
       clock_(clock),
       timeouts_(timeouts),
       events_(events),
+      limits_(limits),
       in_(kHandshakeBuffer) {
   const auto now = clock_.now();
   setup_deadline_ = now + timeouts_.connect_and_handshake;
@@ -140,10 +142,10 @@ void Connection::cut_frames() {
       observe_peer_tick();
       continue;
     }
-    if (len > kMaxFrame) {
-      return close(make_error(
-          Errc::protocol_error,
-          fmt::format("{} sent a frame of {} bytes (limit {})", peer_name(), len, kMaxFrame)));
+    if (len > limits_.max_frame) {
+      return close(make_error(Errc::limit_exceeded,
+                              fmt::format("{} sent a frame of {} bytes (the frame limit is {})",
+                                          peer_name(), len, limits_.max_frame)));
     }
     if (in_end_ - in_begin_ < 4 + len) break;
     const std::span<const std::uint8_t> frame(in_.data() + in_begin_ + 4, len);
@@ -166,9 +168,10 @@ void Connection::send_frame(std::span<const std::uint8_t> body) {
   out_.push_back(kPassThrough);
   out_.insert(out_.end(), body.begin(), body.end());
   bytes_out_ += 5 + body.size();
-  if (out_.size() - out_begin_ > kMaxBacklog) {
-    close(make_error(Errc::io_error, fmt::format("{} is not reading: more than {} bytes queued",
-                                                 peer_name(), kMaxBacklog)));
+  if (out_.size() - out_begin_ > limits_.max_backlog) {
+    close(make_error(Errc::limit_exceeded,
+                     fmt::format("{} is not reading: more than {} bytes queued for it", peer_name(),
+                                 limits_.max_backlog)));
   }
 }
 
@@ -216,7 +219,8 @@ void Connection::tick_check(Clock::time_point now) {
   next_check_ += tick_interval();
   if (next_check_ <= now) next_check_ = now + tick_interval();  // a late check does not repeat
   const int t = tick_ + 1;
-  const bool read_any = bytes_in_ != read_at_check_;
+  // Paused by back-pressure, the silence is ours: count the peer as heard from.
+  const bool read_any = bytes_in_ != read_at_check_ || read_paused_;
   if (!read_any && ticked_ == t) {
     const auto silent = std::chrono::duration_cast<std::chrono::milliseconds>(now - last_recv_);
     return close(make_error(

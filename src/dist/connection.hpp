@@ -37,19 +37,24 @@ struct ConnectionTimeouts {
   std::chrono::milliseconds net_ticktime{60000};
 };
 
+struct ConnectionLimits {
+  // Largest data frame accepted; a bigger length prefix closes the link before any of the
+  // frame is buffered.
+  std::size_t max_frame = 128u << 20;
+  // A peer that stops reading while we keep producing is dropped past this much backlog.
+  std::size_t max_backlog = 512u << 20;
+};
+
 class Connection {
  public:
   enum class State { connecting, handshaking, up, closed };
 
-  // Largest data frame accepted; a bigger length prefix is treated as a corrupt stream.
-  static constexpr std::size_t kMaxFrame = 512u << 20;
-  // A peer that stops reading while we keep producing is dropped past this much backlog.
-  static constexpr std::size_t kMaxBacklog = 512u << 20;
   // OTP's default net_tickintensity: tick checks per net_ticktime.
   static constexpr int kTickIntensity = 4;
 
   Connection(std::unique_ptr<Socket> socket, Handshake handshake, bool connecting,
-             const Clock& clock, ConnectionTimeouts timeouts, ConnectionEvents& events);
+             const Clock& clock, ConnectionTimeouts timeouts, ConnectionEvents& events,
+             ConnectionLimits limits = {});
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
@@ -79,6 +84,12 @@ class Connection {
   void close(Error why);
 
   std::uint64_t frames_in() const noexcept { return frames_in_; }
+  // Bytes queued and not yet written.
+  std::size_t output_bytes() const noexcept { return out_.size() - out_begin_; }
+  // While paused the loop does not read from the link (back-pressure), and the link does
+  // not count the silence that follows against the peer.
+  void set_read_paused(bool paused) noexcept { read_paused_ = paused; }
+  bool read_paused() const noexcept { return read_paused_; }
   std::size_t read_buffer_capacity() const noexcept { return in_.size(); }
   // The gap between the last two ticks the peer sent with nothing between them, if seen.
   std::optional<std::chrono::milliseconds> peer_tick_interval() const noexcept {
@@ -104,6 +115,8 @@ class Connection {
   const Clock& clock_;
   ConnectionTimeouts timeouts_;
   ConnectionEvents& events_;
+  ConnectionLimits limits_;
+  bool read_paused_ = false;
 
   std::vector<std::uint8_t> in_;  // unread bytes live in [in_begin_, in_end_)
   std::size_t in_begin_ = 0;

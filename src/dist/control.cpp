@@ -260,10 +260,12 @@ Result<ControlMessage> from_term(const Term& t) {
   return control_error(ControlErrc::unknown_op, fmt::format("unknown control op {}", code));
 }
 
-Result<Frame> decode_frame(std::span<const std::uint8_t> body) {
+Result<Frame> decode_frame(std::span<const std::uint8_t> body, const DecodeLimits& payload_limits) {
   std::size_t used = 0;
-  auto control = decode(body, &used);
+  auto control =
+      decode(body, &used, {.max_depth = kMaxDecodeDepth, .max_bytes = payload_limits.max_bytes});
   if (!control) {
+    if (control.error().code == make_error_code(Errc::limit_exceeded)) return control.error();
     return control_error(ControlErrc::undecodable,
                          fmt::format("control message: {}", control.error().message));
   }
@@ -283,8 +285,14 @@ Result<Frame> decode_frame(std::span<const std::uint8_t> body) {
     return control_error(ControlErrc::missing_payload,
                          fmt::format("op {} without its payload", code));
   }
-  auto payload = decode(rest, &used);
+  auto payload = decode(rest, &used,
+                        {.max_depth = payload_limits.max_depth + kEnvelopeDepth,
+                         .max_bytes = payload_limits.max_bytes});
   if (!payload) {
+    if (payload.error().code == make_error_code(Errc::limit_exceeded)) {
+      return make_error(Errc::limit_exceeded,
+                        fmt::format("payload of op {}: {}", code, payload.error().message));
+    }
     return control_error(ControlErrc::undecodable,
                          fmt::format("payload of op {}: {}", code, payload.error().message));
   }

@@ -176,7 +176,10 @@ inline std::error_code make_error_code(ControlErrc e) noexcept {
 }
 
 // `body` is a data frame after its pass-through byte: control term, optional payload term.
-Result<Frame> decode_frame(std::span<const std::uint8_t> body);
+// The payload is decoded within `payload_limits` (and kEnvelopeDepth more levels than a bare
+// term); a frame over them fails with Errc::limit_exceeded.
+Result<Frame> decode_frame(std::span<const std::uint8_t> body,
+                           const DecodeLimits& payload_limits = {});
 // Checks one control message term (the part of decode_frame after term decoding).
 Result<ControlMessage> from_term(const Term& control);
 

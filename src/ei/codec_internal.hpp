@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "convoy/result.hpp"
+#include "convoy/term.hpp"
 
 namespace convoy::ei {
 
@@ -23,9 +24,9 @@ inline Error decode_error(std::string_view what) {
 // Decoding reads untrusted bytes, and ei's decoders take no length: they trust every length
 // field and follow every nesting level recursively. So decode() first runs validate(), a
 // bounds-checked, iterative walk over the whole term that checks each length against the
-// bytes left, caps nesting at kMaxDecodeDepth and rejects anything ei would misread. Only
-// when that succeeds are ei's decoders run over the same bytes, and then only over the
-// prefix validate() vouched for.
+// bytes left, caps nesting and the decoded size (DecodeLimits) and rejects anything ei would
+// misread. Only when that succeeds are ei's decoders run over the same bytes, and then only over
+// the prefix validate() vouched for.
 //
 // validate() also rejects every value a Term constructor would refuse (atoms that are not
 // UTF-8 or exceed 255 characters, inf/NaN, NUL bytes in the names ei returns as C strings,
@@ -35,6 +36,6 @@ inline Error decode_error(std::string_view what) {
 //
 // Returns the offset one past the term that starts at bytes[1], or a decode_error. Never
 // throws.
-Result<std::size_t> validate(std::span<const std::uint8_t> bytes);
+Result<std::size_t> validate(std::span<const std::uint8_t> bytes, const DecodeLimits& limits = {});
 
 }  // namespace convoy::ei

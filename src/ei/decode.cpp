@@ -261,13 +261,14 @@ class Decoder {
 
 }  // namespace
 
-Result<Term> decode(std::span<const std::uint8_t> bytes, std::size_t* consumed) {
+Result<Term> decode(std::span<const std::uint8_t> bytes, std::size_t* consumed,
+                    const DecodeLimits& limits) {
   ei::ensure_initialised();
   if (bytes.empty()) return decode_error("no bytes");
   if (bytes[0] != kVersionMagic) {
     return decode_error("missing version byte 131 (got " + std::to_string(bytes[0]) + ")");
   }
-  const Result<std::size_t> end = ei::validate(bytes);
+  const Result<std::size_t> end = ei::validate(bytes, limits);
   if (!end) return end.error();
   Decoder d(reinterpret_cast<const char*>(bytes.data()));
   Result<Term> t = d.term();

@@ -2,6 +2,7 @@
 // any ei decoder sees the bytes. Errors are sticky: the first failure is recorded, every
 // read after it fails fast without touching the bytes, and the walk stops.
 #include <ei.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
@@ -25,8 +26,11 @@ constexpr std::size_t kFloatTextLen = 31;
 
 class Validator {
  public:
-  explicit Validator(std::span<const std::uint8_t> bytes)
-      : b_(bytes.data()), limit_(std::min(bytes.size(), kMaxPiece)) {}
+  Validator(std::span<const std::uint8_t> bytes, const DecodeLimits& limits)
+      : b_(bytes.data()),
+        limit_(std::min(bytes.size(), kMaxPiece)),
+        max_depth_(std::min(limits.max_depth, kMaxDecodeDepth + kEnvelopeDepth)),
+        max_bytes_(limits.max_bytes) {}
 
   // The offset one past the term that starts at offset 1.
   Result<std::size_t> run() {
@@ -46,9 +50,15 @@ class Validator {
       // over such chains, so they need not (and must not) count as nesting.
       if (top.pending == 0 && top.list_tail && peek() == ERL_LIST_EXT) stack_.pop_back();
       one();
-      if (stack_.size() - 1 > kMaxDecodeDepth) {
-        fail("nesting deeper than " + std::to_string(kMaxDecodeDepth));
+      if (stack_.size() - 1 > max_depth_) {
+        fail("nesting deeper than " + std::to_string(max_depth_));
       }
+    }
+    if (over_budget_) {
+      return make_error(Errc::limit_exceeded,
+                        fmt::format("external term: decoding it would take more than {} bytes "
+                                    "of memory (the decode limit; {} bytes on the wire)",
+                                    max_bytes_, limit_));
     }
     if (failed_) return decode_error(error_);
     return pos_;
@@ -66,6 +76,20 @@ class Validator {
     if (failed_) return;
     failed_ = true;
     error_ = std::string(what) + " (at byte " + std::to_string(pos_) + ")";
+  }
+
+  // Memory the decoded Term will take, counted before decode() allocates any of it.
+  void charge(std::size_t bytes) {
+    if (failed_) return;
+    cost_ += bytes;
+    if (cost_ > max_bytes_) {
+      over_budget_ = true;
+      fail("over the decode budget");
+    }
+  }
+  // Heap text beyond std::string's in-place buffer.
+  void charge_text(std::size_t len) {
+    if (len > kInlineText) charge(len + 1);
   }
 
   // The primitive reads: after a failure they return 0 and do not move.
@@ -134,6 +158,7 @@ class Validator {
       return fail("atom longer than 255 characters");
     }
     if (!need(len)) return;
+    charge_text(utf8 ? len : 2 * len);
     const std::uint8_t* text = b_ + pos_;
     if (c_string && std::memchr(text, 0, len) != nullptr) return fail("NUL byte in a name");
     if (utf8) {
@@ -192,6 +217,7 @@ class Validator {
       return fail("closure size field out of range");
     }
     const std::size_t end = start + 1 + size;
+    charge(size);  // the closure keeps its encoding
     // The fixed part must lie inside the closure's own size.
     const std::size_t saved_limit = limit_;
     limit_ = end;
@@ -209,6 +235,7 @@ class Validator {
   void one() {
     const std::size_t start = pos_;
     const std::uint8_t tag = u8();
+    charge(sizeof(Term));
     if (failed_) return;
     switch (tag) {
       case ERL_SMALL_INTEGER_EXT:
@@ -219,7 +246,8 @@ class Validator {
       case ERL_LARGE_BIG_EXT: {
         const std::size_t n = tag == ERL_SMALL_BIG_EXT ? u8() : u32();
         if (u8() > 1) return fail("bignum sign byte is not 0 or 1");
-        return skip(n);
+        skip(n);
+        return charge(n);
       }
       case NEW_FLOAT_EXT:
         if (!need(8)) return;
@@ -253,14 +281,19 @@ class Validator {
       case ERL_NEWER_REFERENCE_EXT: {
         const std::size_t words = u16();
         if (words < 1 || words > 5) return fail("reference with other than 1..5 id words");
+        charge(4 * words);
         atom(true);
         return skip((tag == ERL_NEW_REFERENCE_EXT ? 1 : 4) + 4 * words);
       }
       case ERL_NIL_EXT:
         return;
-      case ERL_STRING_EXT:
-        return skip(u16());
+      case ERL_STRING_EXT: {
+        const std::size_t n = u16();
+        skip(n);
+        return charge_text(n);
+      }
       case ERL_LIST_EXT:
+        charge(kListTail);
         return push(std::uint64_t{u32()} + 1, 0, true);
       case ERL_SMALL_TUPLE_EXT:
         return push(u8(), 0, false);
@@ -268,15 +301,19 @@ class Validator {
         return push(u32(), 0, false);
       case ERL_MAP_EXT:
         return push(std::uint64_t{u32()} * 2, 0, false);
-      case ERL_BINARY_EXT:
-        return skip(u32());
+      case ERL_BINARY_EXT: {
+        const std::size_t n = u32();
+        skip(n);
+        return charge(n);
+      }
       case ERL_BIT_BINARY_EXT: {
         const std::size_t n = u32();
         const std::uint8_t bits = u8();
         if (n == 0 ? bits != 0 : (bits < 1 || bits > 8)) {
           return fail("bad bitstring trailing bit count");
         }
-        return skip(n);
+        skip(n);
+        return charge(n);
       }
       case ERL_EXPORT_EXT:
         atom(true);  // module
@@ -295,8 +332,16 @@ class Validator {
     }
   }
 
+  // std::string keeps up to 15 bytes in place; a list's tail is a shared Term.
+  static constexpr std::size_t kInlineText = 15;
+  static constexpr std::size_t kListTail = sizeof(Term) + 16;
+
   const std::uint8_t* b_;
   std::size_t limit_;
+  const std::size_t max_depth_;
+  const std::size_t max_bytes_;
+  std::size_t cost_ = 0;
+  bool over_budget_ = false;
   std::size_t pos_ = 0;
   std::vector<Frame> stack_;
   bool failed_ = false;
@@ -305,6 +350,8 @@ class Validator {
 
 }  // namespace
 
-Result<std::size_t> validate(std::span<const std::uint8_t> bytes) { return Validator(bytes).run(); }
+Result<std::size_t> validate(std::span<const std::uint8_t> bytes, const DecodeLimits& limits) {
+  return Validator(bytes, limits).run();
+}
 
 }  // namespace convoy::ei

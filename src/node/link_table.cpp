@@ -61,8 +61,9 @@ LinkTable::Link& LinkTable::add_link(std::unique_ptr<Socket> socket, bool initia
   // Constructing the connection may already run the handshake's first step; the link is in
   // the table before any event can reach it.
   links_.push_back(std::move(link));
-  raw->conn = std::make_unique<Connection>(std::move(socket), std::move(hs), initiator,
-                                           loop_.clock(), options_.timeouts, *raw);
+  raw->conn =
+      std::make_unique<Connection>(std::move(socket), std::move(hs), initiator, loop_.clock(),
+                                   options_.timeouts, *raw, options_.connection);
   return *raw;
 }
 
@@ -132,6 +133,7 @@ void LinkTable::link_up(Link& link) {
   if (!p.queue.empty()) {
     auto queue = std::move(p.queue);
     p.queue.clear();
+    p.queued_bytes = 0;
     for (auto& body : queue) link.conn->send_frame(body);
   }
   if (!p.waiters.empty()) {
@@ -203,6 +205,7 @@ void LinkTable::fail(const std::string& name, Peer& p, const Error& why) {
   if (!p.queue.empty()) {
     spdlog::warn("dropping {} message(s) queued for {}: {}", p.queue.size(), name, why.message);
     p.queue.clear();
+    p.queued_bytes = 0;
   }
   if (!p.waiters.empty()) {
     auto waiters = std::move(p.waiters);
@@ -331,9 +334,15 @@ Status LinkTable::send(const std::string& node, std::span<const std::uint8_t> bo
   if (stopping_) return make_error(Errc::not_connected, "the node is stopping");
   Peer& p = peers_[node];
   if (p.queue.size() >= options_.max_pending_per_peer) {
-    return make_error(Errc::not_connected, fmt::format("{} messages already wait for a link to {}",
-                                                       p.queue.size(), node));
+    return make_error(Errc::limit_exceeded, fmt::format("{} messages already wait for a link to {}",
+                                                        p.queue.size(), node));
   }
+  if (p.queued_bytes + body.size() > options_.max_pending_bytes_per_peer) {
+    return make_error(Errc::limit_exceeded,
+                      fmt::format("{} bytes already wait for a link to {} (the limit is {})",
+                                  p.queued_bytes, node, options_.max_pending_bytes_per_peer));
+  }
+  p.queued_bytes += body.size();
   p.queue.emplace_back(body.begin(), body.end());
   if (!p.setting_up()) dial(node, p);
   return {};
@@ -348,6 +357,11 @@ void LinkTable::disconnect(const std::string& node) {
     cancel_lookup(it->second);
     fail(node, it->second, make_error(Errc::closed, "disconnected locally"));
   }
+}
+
+void LinkTable::close(const std::string& node, const Error& why) {
+  const auto it = peers_.find(node);
+  if (it != peers_.end() && it->second.up) it->second.up->conn->close(why);
 }
 
 bool LinkTable::is_connected(const std::string& node) const {
@@ -413,9 +427,10 @@ bool LinkTable::accepting() const {
 
 void LinkTable::add_fds(std::vector<pollfd>& fds) {
   polled_.clear();
+  update_back_pressure();
   for (const auto& l : links_) {
     if (l->conn->is_closed()) continue;
-    short events = POLLIN;
+    short events = l->conn->read_paused() ? 0 : POLLIN;
     if (l->conn->wants_write()) events |= POLLOUT;
     fds.push_back({l->conn->fd(), events, 0});
     polled_.push_back(l.get());
@@ -441,8 +456,74 @@ void LinkTable::dispatch(std::span<const pollfd> fds) {
   }
 }
 
+// BEAM's dist_buf_busy_limit, seen from the reading side: output piles up when a peer reads
+// slower than we produce, and what we produce comes from what we read. So reading pauses on a
+// link whose own output is over the mark (a peer that floods requests and never reads the
+// replies throttles itself, nobody else), and on every link while all output together is over
+// the node's mark; each resumes below half its mark. Paused links are not timed out for the
+// silence (Connection::set_read_paused).
+void LinkTable::update_back_pressure() {
+  std::size_t total = 0;
+  for (const auto& l : links_) total += l->conn->output_bytes();
+  const bool was_node_paused = node_paused_;
+  if (total > options_.node_output_high_water) {
+    node_paused_ = true;
+  } else if (total < options_.node_output_high_water / 2) {
+    node_paused_ = false;
+  }
+  if (node_paused_ != was_node_paused) {
+    if (node_paused_) {
+      ++node_pauses_;
+      node_paused_since_ = loop_.clock().now();
+      spdlog::warn(
+          "{} bytes of output wait on {} links, over node_output_high_water ({}): reading "
+          "from every link pauses until it is below half",
+          total, links_.size(), options_.node_output_high_water);
+    } else {
+      spdlog::info("output is below half of node_output_high_water again: reading resumes");
+    }
+  }
+  for (const auto& l : links_) {
+    Connection& c = *l->conn;
+    if (c.is_closed() || !c.is_up()) continue;
+    const std::size_t out = c.output_bytes();
+    const bool over = out > options_.link_output_high_water ||
+                      (c.read_paused() && out > options_.link_output_high_water / 2);
+    if (over && !c.read_paused()) {
+      ++link_pauses_;
+      if (pause_log_.allow()) {
+        spdlog::info(
+            "{} reads slower than it sends: {} bytes of output wait for it (over "
+            "link_output_high_water, {}); reading from it pauses until they drain",
+            c.peer_name(), out, options_.link_output_high_water);
+      }
+    }
+    c.set_read_paused(over || node_paused_);
+  }
+}
+
+// While the node's reading is paused nothing new is produced, so the output drains unless a
+// peer has stopped reading altogether; that one must not hold every link hostage.
+void LinkTable::break_node_stall() {
+  if (!node_paused_ || loop_.clock().now() < node_paused_since_ + kNodeStallLimit) return;
+  Link* worst = nullptr;
+  for (const auto& l : links_) {
+    if (l->conn->is_closed()) continue;
+    if (!worst || l->conn->output_bytes() > worst->conn->output_bytes()) worst = l.get();
+  }
+  node_paused_since_ = loop_.clock().now();
+  if (!worst) return;
+  worst->conn->close(make_error(
+      Errc::limit_exceeded,
+      fmt::format("{} has not read for {} ms while {} bytes wait for it and the node's output "
+                  "is over node_output_high_water ({})",
+                  worst->conn->peer_name(), kNodeStallLimit.count(), worst->conn->output_bytes(),
+                  options_.node_output_high_water)));
+}
+
 void LinkTable::on_timers() {
   for (Link* l : snapshot()) l->conn->on_timer();
+  break_node_stall();
 }
 
 void LinkTable::flush_all() {
@@ -456,6 +537,7 @@ Clock::time_point LinkTable::next_deadline() const {
   auto deadline = Clock::time_point::max();
   for (const auto& l : links_) deadline = std::min(deadline, l->conn->next_deadline());
   if (accept_failures_ > 0) deadline = std::min(deadline, accept_resume_);
+  if (node_paused_) deadline = std::min(deadline, node_paused_since_ + kNodeStallLimit);
   return deadline;
 }
 

@@ -63,12 +63,18 @@ struct LinkTableOptions {
   dist::ConnectionTimeouts timeouts;
   dist::Handshake::Random random;
   std::size_t max_pending_per_peer = 100000;
+  std::size_t max_pending_bytes_per_peer = 64u << 20;
   // Accepted connections that have not finished the handshake; past this a new connection
   // is closed at once (a connect storm or slowloris cannot take every descriptor).
   std::size_t max_inbound_handshakes = 128;
   // Dials (name lookups and connects) in progress at once; past this a dial fails at once,
   // so messages for a million made-up nodes cannot become a million sockets.
   std::size_t max_dials = 256;
+  dist::ConnectionLimits connection{};
+  // Back-pressure (convoy/limits.hpp): reading pauses on a link whose output is over the
+  // first, and on every link while all output together is over the second.
+  std::size_t link_output_high_water = 8u << 20;
+  std::size_t node_output_high_water = 256u << 20;
 };
 
 class LinkTable {
@@ -86,6 +92,8 @@ class LinkTable {
   // `node`: onto its up link, or queued while a link is set up (dialling if needed).
   Status send(const std::string& node, std::span<const std::uint8_t> body);
   void disconnect(const std::string& node);
+  // Closes the up link to `node` (if any) for `why`, which the link-down log line gives.
+  void close(const std::string& node, const Error& why);
   bool is_connected(const std::string& node) const;
   std::vector<std::string> connected() const;  // sorted
 
@@ -112,6 +120,7 @@ class LinkTable {
     Link* dial = nullptr;
     std::vector<Link*> inbound;  // admitted handshakes that have not proven the cookie yet
     std::deque<std::vector<std::uint8_t>> queue;
+    std::size_t queued_bytes = 0;
     std::vector<std::function<void(Status)>> waiters;
     std::uint64_t await_timer = 0;  // our dial got `nok`: waiting for the peer's own link
     std::uint64_t lookup = 0;       // our dial waits for its host's address: the lookup's id
@@ -138,6 +147,8 @@ class LinkTable {
   void inbound_failed(const std::string& who, const Error& why);
   Link& add_link(std::unique_ptr<Socket> socket, bool initiator, const std::string& peer);
   std::vector<Link*> snapshot() const;
+  void update_back_pressure();
+  void break_node_stall();
 
   LinkTableOptions options_;
   EventLoop& loop_;
@@ -157,6 +168,13 @@ class LinkTable {
   std::uint64_t refused_over_cap_ = 0;
   LogLimiter cap_log_{1, std::chrono::seconds(10)};
   std::vector<Link*> polled_;  // the links add_fds() listed, in order
+  // Back-pressure: the node-wide pause, and how often reading paused.
+  static constexpr std::chrono::milliseconds kNodeStallLimit{2000};
+  bool node_paused_ = false;
+  Clock::time_point node_paused_since_{};
+  std::uint64_t node_pauses_ = 0;
+  std::uint64_t link_pauses_ = 0;
+  LogLimiter pause_log_{1, std::chrono::seconds(10)};
   std::uint64_t last_lookup_ = 0;
   std::size_t lookups_ = 0;  // peers with a lookup in progress
   LogLimiter dial_cap_log_{1, std::chrono::seconds(10)};

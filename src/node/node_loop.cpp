@@ -20,8 +20,14 @@ node::LinkTableOptions link_options(const NodeOptions& o, std::uint32_t creation
           .timeouts = {o.setup_timeout,
                        std::chrono::duration_cast<std::chrono::milliseconds>(o.net_ticktime)},
           .random = [&rng] { return static_cast<std::uint32_t>(rng()); },
-          .max_pending_per_peer = o.max_pending_per_peer,
-          .max_inbound_handshakes = o.max_inbound_handshakes};
+          .max_pending_per_peer = o.limits.max_pending_per_peer,
+          .max_pending_bytes_per_peer = o.limits.max_pending_bytes_per_peer,
+          .max_inbound_handshakes = o.limits.max_inbound_handshakes,
+          .max_dials = o.limits.max_dials,
+          .connection = {.max_frame = o.limits.max_frame_bytes,
+                         .max_backlog = o.limits.max_link_backlog},
+          .link_output_high_water = o.limits.link_output_high_water,
+          .node_output_high_water = o.limits.node_output_high_water};
 }
 
 }  // namespace
@@ -78,8 +84,18 @@ void Node::Impl::on_link_down(const std::string& peer) {
 void Node::Impl::on_unreachable(const std::string& peer) { processes.node_lost(peer); }
 
 void Node::Impl::on_frame(const std::string& peer, std::span<const std::uint8_t> body) {
-  auto frame = dist::decode_frame(body);
+  auto frame = dist::decode_frame(
+      body, {.max_depth = kMaxDecodeDepth, .max_bytes = options.limits.max_decoded_bytes});
   if (!frame) {
+    if (frame.error().code == make_error_code(Errc::limit_exceeded)) {
+      // Dropping it would lose a message without the peer knowing; closing the link tells
+      // the peer's processes (nodedown, noconnection) and protects the node's memory.
+      ++over_decode_limit;
+      links.close(peer, make_error(Errc::limit_exceeded,
+                                   fmt::format("{} sent a message over the decode limit: {}", peer,
+                                               frame.error().message)));
+      return;
+    }
     spdlog::warn("dropping a frame from {}: {}", peer, frame.error().message);
     return;
   }

@@ -55,6 +55,27 @@ TEST(CNodeExecutable, ErlangNodePingsAndCallsItWithoutEpmd) {
   EXPECT_TRUE(c.process.running()) << c.process.output();
 }
 
+// Issue 9, part 9: a 999-deep term echoed through `echo` but was dropped through a c_node
+// call, whose envelope ({'$gen_call', From, {echo, T}}) took it past the nesting limit; the
+// caller only saw a timeout. Both paths carry the same terms now.
+TEST(CNodeExecutable, ADeepTermGoesThroughEchoAndThroughACallAlike) {
+  auto c = CNode::start();
+  const auto n = erl_atom(c.name);
+  const std::string deep =
+      "Deep = lists:foldl(fun(_, Acc) -> [Acc] end, deep, lists:seq(1, 999)), ";
+  auto r = run_client(
+      Kind::erlang, "pong = net_adm:ping(" + n + "), " + deep + "{echo, " + n +
+                        "} ! {self(), Deep}, "
+                        "E = receive Deep -> echo_ok after 5000 -> echo_timeout end, "
+                        "C = case catch gen_server:call({c_node, " +
+                        n +
+                        "}, {echo, Deep}, 5000) of Deep -> call_ok; "
+                        "{'EXIT', {timeout, _}} -> call_timeout; Other -> {call_other, Other} end, "
+                        "io:format(\"DEEP ~p ~p~n\", [E, C]), halt().");
+  EXPECT_NE(r.output.find("DEEP echo_ok call_ok"), std::string::npos) << r.output;
+  EXPECT_TRUE(c.process.running()) << c.process.output();
+}
+
 TEST(CNodeExecutable, ElixirNodePingsAndCallsIt) {
   auto c = CNode::start();
   const auto n = ex_atom(c.name);

@@ -27,9 +27,11 @@ Bytes echo_request(const Pid& reply_to, const Term& payload) {
 
 class HostilePeers : public testing::Test {
  protected:
+  virtual void tweak(NodeOptions&) {}
   void SetUp() override {
     auto opts = loopback_options("target");
     opts.setup_timeout = std::chrono::milliseconds(2000);
+    tweak(opts);
     auto n = Node::start(std::move(opts));
     ASSERT_TRUE(n.ok()) << n.error().message;
     node_ = std::move(*n);
@@ -242,6 +244,58 @@ TEST_F(HostilePeers, ControlMessagesSentOnBehalfOfAnotherNodeAreDropped) {
   ASSERT_TRUE(peer.write(echo_request(me, Term::atom("sync2"))));
   ASSERT_TRUE(peer.read_message().has_value());
   EXPECT_FALSE(on_loop([&] { return node_->is_alive(other); }));
+}
+
+}  // namespace
+}  // namespace convoy::test
+
+namespace convoy::test {
+namespace {
+
+// The same node with small limits, so a test reaches them with little traffic.
+class HostilePeersSmallLimits : public HostilePeers {
+ protected:
+  void tweak(NodeOptions& o) override {
+    o.limits.max_decoded_bytes = 1u << 20;
+    o.limits.link_output_high_water = 256u << 10;
+  }
+};
+
+// Issue 9, defect 2: a small frame that decodes to a huge Term (30 MB of `[]` took 9.3 GB)
+// is refused before anything is allocated, and only its sender's link closes.
+TEST_F(HostilePeersSmallLimits, AMessageOverTheDecodeLimitClosesOnlyItsLink) {
+  LogCapture log(spdlog::level::info);
+  RawPeer bomb(node_->name().port());
+  const std::string self = "bomb@127.0.0.1";
+  ASSERT_TRUE(bomb.handshake(self, node_->name().str(), kCookie));
+  const Pid me{self, 1, 0, 5};
+  // 20 000 empty lists: 20 KB on the wire, 1.6 MB as Terms (the limit is 1 MiB).
+  ASSERT_TRUE(bomb.write(echo_request(me, Term::list(std::vector<Term>(20000, Term::nil())))));
+  EXPECT_TRUE(bomb.wait_closed(std::chrono::seconds(5)));
+  expect_echo_works("good_after_bomb");
+  EXPECT_TRUE(wait_until_true([&] { return log.count("over the decode limit") == 1; },
+                              std::chrono::seconds(2)))
+      << log.text();
+}
+
+// Issue 9, defect 3: a peer that floods requests and never reads the replies used to make
+// the node buffer up to 512 MiB for it. Now reading from it pauses once its output is over
+// link_output_high_water, so its own writes stall — and everyone else is served meanwhile.
+TEST_F(HostilePeersSmallLimits, APeerThatNeverReadsIsThrottledNotBuffered) {
+  RawPeer flooder(node_->name().port());
+  const std::string self = "flooder@127.0.0.1";
+  ASSERT_TRUE(flooder.handshake(self, node_->name().str(), kCookie));
+  flooder.set_send_timeout(std::chrono::milliseconds(1500));
+  const Pid me{self, 1, 0, 5};
+  const Bytes request = echo_request(me, Term::binary(std::string(64 * 1024, 'x')));
+  // 64 MiB of requests, whose echoes would be 64 MiB of output. The kernel's socket buffers
+  // hold a few MiB either way; the node must stop taking the rest.
+  int written = 0;
+  while (written < 1024 && flooder.write(request)) ++written;
+  EXPECT_LT(written, 1024) << "the node read everything a non-reading peer sent";
+  for (int k = 0; k < 5; ++k) expect_echo_works("healthy" + std::to_string(k));
+  // The flooder is paused, not dropped: its link is still up.
+  EXPECT_TRUE(on_loop([&] { return node_->is_connected(self); }));
 }
 
 }  // namespace

@@ -30,6 +30,12 @@ bool RawPeer::write(const Bytes& b) {
   return ::send(fd_, b.data(), b.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(b.size());
 }
 
+void RawPeer::set_send_timeout(std::chrono::milliseconds limit) {
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(limit).count();
+  timeval tv{static_cast<time_t>(us / 1000000), static_cast<suseconds_t>(us % 1000000)};
+  ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
 bool RawPeer::read_more() {
   std::uint8_t buf[65536];
   const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);

@@ -25,8 +25,10 @@ class RawPeer {
   RawPeer& operator=(const RawPeer&) = delete;
 
   bool connected() const { return connected_; }
-  // Writes all of `b`; false if the socket refused (the node closed it).
+  // Writes all of `b`; false if the socket refused (the node closed it) or, after
+  // set_send_timeout(), if the node did not take it in time.
   bool write(const Bytes& b);
+  void set_send_timeout(std::chrono::milliseconds limit);
 
   // Runs our own initiator state machine over the socket; true once the link is up.
   bool handshake(const std::string& self, const std::string& peer, const std::string& cookie);

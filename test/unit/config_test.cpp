@@ -51,6 +51,29 @@ host_from = "address"
   EXPECT_EQ(n->net_ticktime, std::chrono::seconds(20));
 }
 
+TEST_F(ConfigFile, LimitsAreSetFromTheFile) {
+  auto c = load_config_file(write(R"(
+name = "cnode-4370@10.0.0.1"
+cookie = "secret"
+max_frame_bytes = 1048576
+max_decoded_bytes = 4194304
+max_pending_bytes_per_peer = 65536
+link_output_high_water = 131072
+)"));
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  auto n = to_node_options(*c);
+  ASSERT_TRUE(n.ok()) << n.error().message;
+  EXPECT_EQ(n->limits.max_frame_bytes, 1048576u);
+  EXPECT_EQ(n->limits.max_decoded_bytes, 4194304u);
+  EXPECT_EQ(n->limits.max_pending_bytes_per_peer, 65536u);
+  EXPECT_EQ(n->limits.link_output_high_water, 131072u);
+  EXPECT_EQ(n->limits.node_output_high_water, Limits{}.node_output_high_water);
+  auto bad = load_config_file(write("max_decoded_bytes = 10\n"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("'max_decoded_bytes' = 10 is out of range"), std::string::npos)
+      << bad.error().message;
+}
+
 TEST_F(ConfigFile, MistakesAreReportedWithLineAndKey) {
   struct Case {
     const char* text;

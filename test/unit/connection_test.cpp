@@ -213,7 +213,7 @@ TEST_F(ConnectionTest, OversizedFrameLengthClosesTheLink) {
   wire::put32(huge, 0xFFFFFFF0u);
   wire_.incoming.push_back(huge);
   EXPECT_CALL(events_,
-              on_down(_, testing::Field(&Error::code, make_error_code(Errc::protocol_error))));
+              on_down(_, testing::Field(&Error::code, make_error_code(Errc::limit_exceeded))));
   c->on_readable();
   EXPECT_TRUE(c->is_closed());
 }

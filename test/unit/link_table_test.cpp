@@ -135,6 +135,7 @@ class LinkTableTest : public testing::Test {
             .timeouts = {std::chrono::milliseconds(7000), std::chrono::milliseconds(4000)},
             .random = [] { return 4242u; },
             .max_pending_per_peer = 3,
+            .max_pending_bytes_per_peer = 64,
             .max_inbound_handshakes = max_inbound_handshakes,
             .max_dials = max_dials},
         *loop_, listener_,
@@ -531,8 +532,22 @@ TEST_F(LinkTableTest, ThePendingQueueIsBounded) {
   for (int k = 0; k < 3; ++k) EXPECT_TRUE(table_->send("bbb-2@h", Bytes{131, 106}).ok());
   auto st = table_->send("bbb-2@h", Bytes{131, 106});
   ASSERT_FALSE(st.ok());
-  EXPECT_EQ(st.error().code, make_error_code(Errc::not_connected));
+  EXPECT_EQ(st.error().code, make_error_code(Errc::limit_exceeded));
   EXPECT_FALSE(table_->send("not a node name", Bytes{131, 106}).ok());
+}
+
+// Issue 9, defect 3: the queue counted messages only, so two stalled peer names held 1.3 GB
+// of big messages. Bytes are bounded too.
+TEST_F(LinkTableTest, ThePendingQueueIsBoundedInBytes) {
+  make("aaa-1@h");
+  EXPECT_TRUE(table_->send("bbb-2@h", Bytes(60, 131)).ok());
+  auto st = table_->send("bbb-2@h", Bytes(10, 131));
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code, make_error_code(Errc::limit_exceeded));
+  EXPECT_NE(st.error().message.find("60 bytes already wait for a link to bbb-2@h"),
+            std::string::npos)
+      << st.error().message;
+  EXPECT_TRUE(table_->send("bbb-2@h", Bytes(4, 131)).ok());
 }
 
 TEST_F(LinkTableTest, ALinkTimingOutIntoADialLeavesTheWalkSound) {

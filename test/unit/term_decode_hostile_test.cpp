@@ -432,3 +432,54 @@ TEST(TermDecodeHostile, TruncatedOrInconsistentClosuresAreRejected) {
 
 }  // namespace
 }  // namespace convoy
+
+namespace convoy {
+namespace {
+
+// Issue 9, defect 2: 30 MB of `[]` decoded to 2.4 GB of Terms (9.3 GB at peak through a
+// call). The decode limit refuses it from the bytes alone, before anything is allocated.
+TEST(TermDecodeLimits, ALongListOfTinyTermsIsOverTheDefaultBudget) {
+  const std::size_t n = 30'000'000;
+  Bytes b{131, 108};
+  put32(b, n);
+  b.insert(b.end(), n + 1, kNil);
+  auto t = decode(b);
+  ASSERT_FALSE(t.ok());
+  EXPECT_EQ(t.error().code, make_error_code(Errc::limit_exceeded)) << t.error().message;
+  EXPECT_NE(t.error().message.find("more than 268435456 bytes"), std::string::npos)
+      << t.error().message;
+}
+
+TEST(TermDecodeLimits, TheBudgetCountsTermsAndTheirHeapData) {
+  const DecodeLimits small{.max_depth = kMaxDecodeDepth, .max_bytes = 1u << 20};
+  // 20 000 empty lists: 20 KB of input, 1.6 MB of Terms.
+  Bytes list{131, 108};
+  put32(list, 20000);
+  list.insert(list.end(), 20001, kNil);
+  EXPECT_EQ(decode(list, nullptr, small).error().code, make_error_code(Errc::limit_exceeded));
+  EXPECT_TRUE(decode(list).ok());
+  // A binary costs its bytes.
+  EXPECT_EQ(decode(encode(Term::binary(std::string(2u << 20, 'x'))), nullptr, small).error().code,
+            make_error_code(Errc::limit_exceeded));
+  EXPECT_TRUE(decode(encode(Term::binary(std::string(512u << 10, 'x'))), nullptr, small).ok());
+}
+
+// What BEAM peers send without complaint still decodes with the defaults: a 64 MiB binary.
+TEST(TermDecodeLimits, A64MiBBinaryFitsTheDefaultBudget) {
+  auto t = decode(encode(Term::binary(std::string(64u << 20, 'x'))));
+  ASSERT_TRUE(t.ok()) << t.error().message;
+  EXPECT_EQ(t->as_binary()->bytes.size(), 64u << 20);
+}
+
+// A message envelope may add kEnvelopeDepth levels on top of kMaxDecodeDepth; no more.
+TEST(TermDecodeLimits, TheDepthLimitCanBeRaisedOnlyByTheEnvelope) {
+  Term deep = Term::nil();
+  for (std::size_t i = 0; i < kMaxDecodeDepth + kEnvelopeDepth; ++i) deep = Term::tuple({deep});
+  const auto bytes = encode(deep);
+  EXPECT_FALSE(decode(bytes).ok());
+  EXPECT_TRUE(decode(bytes, nullptr, {.max_depth = kMaxDecodeDepth + kEnvelopeDepth}).ok());
+  EXPECT_FALSE(decode(encode(Term::tuple({deep})), nullptr, {.max_depth = 1u << 20}).ok());
+}
+
+}  // namespace
+}  // namespace convoy
