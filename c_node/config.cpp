@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <optional>
+#include <sstream>
 
 namespace convoy {
 namespace {
@@ -82,13 +83,19 @@ std::optional<LimitKey> byte_limit(Limits& l, const std::string& key) {
 }  // namespace
 
 Result<Config> load_config_file(const std::string& path, Config base) {
-  std::ifstream probe(path);
-  if (!probe) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
     return make_error(Errc::invalid_argument, fmt::format("cannot read config file {}", path));
   }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return load_config_text(text.str(), path, std::move(base));
+}
+
+Result<Config> load_config_text(std::string_view text, const std::string& path, Config base) {
   toml::table table;
   try {
-    table = toml::parse_file(path);
+    table = toml::parse(text, path);
   } catch (const toml::parse_error& e) {
     return make_error(Errc::invalid_argument,
                       fmt::format("{}:{}: {}", path, e.source().begin.line, e.description()));

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "convoy/discovery.hpp"
@@ -41,6 +42,8 @@ Status validate_log_level(const std::string& level);
 // keys and wrongly typed values are errors (a typo must not silently fall back to a
 // default), reported with the file, line and key.
 Result<Config> load_config_file(const std::string& path, Config base = {});
+// The same over TOML text; `path` names it in error messages.
+Result<Config> load_config_text(std::string_view text, const std::string& path, Config base = {});
 
 // The cookie: the explicit one, else $ERLANG_COOKIE, else the first line of
 // ~/.erlang.cookie (as erl does, refusing a file others may read). Error if none is found
