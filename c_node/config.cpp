@@ -77,6 +77,7 @@ std::optional<LimitKey> byte_limit(Limits& l, const std::string& key) {
   if (key == "link_output_high_water") return LimitKey{&l.link_output_high_water, 1024, kGiB};
   if (key == "node_output_high_water") return LimitKey{&l.node_output_high_water, 1024, kGiB};
   if (key == "max_link_backlog") return LimitKey{&l.max_link_backlog, 1024, kGiB};
+  if (key == "max_holds_per_node") return LimitKey{&l.max_holds_per_node, 1, 100000000};
   return std::nullopt;
 }
 

@@ -31,6 +31,10 @@ struct Limits {
   std::size_t link_output_high_water = 8u << 20;
   std::size_t node_output_high_water = 256u << 20;
   std::size_t max_link_backlog = 512u << 20;
+  // Links and monitors one remote node may hold on local processes; past it a new one is
+  // refused at once with system_limit (an exit signal to the linker, a 'DOWN' to the
+  // monitor). Each costs a few hundred bytes until undone or the node goes.
+  std::size_t max_holds_per_node = 100000;
 };
 
 }  // namespace convoy

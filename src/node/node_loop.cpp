@@ -58,7 +58,9 @@ Node::Impl::Impl(Node& self, NodeOptions opts, ei::Identity id, std::uint32_t cr
                    resolver.resolve(host, std::move(done));
                  }},
             *this),
-      processes(identity, options.name.str(), creation, *this) {}
+      processes(identity, options.name.str(), creation, *this) {
+  processes.set_max_holds_per_node(options.limits.max_holds_per_node);
+}
 
 void Node::Impl::notify_watchers(const std::string& peer, bool up) {
   // A copy: a watcher may add watchers. One that throws must not cut the link table's walk

@@ -108,6 +108,7 @@ void ProcessTable::end(const Pid& pid, const std::shared_ptr<Process>& p, const 
     if (is_local(other)) {
       if (auto o = find(other); o && o->links.erase(pid) > 0) exit_signal(other, pid, reason, true);
     } else {
+      release(other.node);
       route(other.node, dist::Exit{pid, other, reason, std::nullopt});
     }
   }
@@ -116,6 +117,7 @@ void ProcessTable::end(const Pid& pid, const std::shared_ptr<Process>& p, const 
       if (auto w = find(watch.watcher)) w->monitoring.erase(ref);
       down(watch.watcher, ref, watch.object, reason);
     } else {
+      release(watch.watcher.node);
       route(watch.watcher.node, dist::MonitorPExit{watch.object, watch.watcher, ref, reason});
     }
   }
@@ -193,7 +195,7 @@ Status ProcessTable::link(const Pid& self, const Pid& other) {
     o->links.insert(self);
     return {};
   }
-  p->links.insert(other);
+  if (p->links.insert(other).second) hold(other.node, false);
   return env_.route(other.node, dist::Link{self, other});
 }
 
@@ -205,6 +207,7 @@ Status ProcessTable::unlink(const Pid& self, const Pid& other) {
     if (auto o = find(other)) o->links.erase(self);
     return {};
   }
+  release(other.node);
   return env_.route(other.node, dist::UnlinkId{Term::integer(next_unlink_id_++), self, other});
 }
 
@@ -265,6 +268,11 @@ void ProcessTable::demonitor(const Pid& watcher, const Ref& ref) {
 
 void ProcessTable::remote_link(const std::string& peer, const Pid& from, const Pid& to) {
   if (auto p = find(to)) {
+    if (p->links.contains(from)) return;
+    if (!hold(from.node, true)) {
+      route(peer, dist::Exit{to, from, atom("system_limit"), std::nullopt});
+      return;
+    }
     p->links.insert(from);
     return;
   }
@@ -273,13 +281,14 @@ void ProcessTable::remote_link(const std::string& peer, const Pid& from, const P
 }
 
 void ProcessTable::remote_unlink(const Pid& from, const Pid& to) {
-  if (auto p = find(to)) p->links.erase(from);
+  if (auto p = find(to); p && p->links.erase(from) > 0) release(from.node);
 }
 
 void ProcessTable::remote_exit(const Pid& from, const Pid& to, const Term& reason, bool via_link) {
   if (via_link) {
     auto p = find(to);
     if (!p || p->links.erase(from) == 0) return;  // not (or no longer) linked
+    release(from.node);
   }
   exit_signal(to, from, reason, via_link);
 }
@@ -287,6 +296,11 @@ void ProcessTable::remote_exit(const Pid& from, const Pid& to, const Term& reaso
 void ProcessTable::remote_monitor(const std::string& peer, const Pid& from, const Term& target,
                                   const Ref& ref) {
   if (auto p = resolve(target)) {
+    if (p->monitored_by.contains(ref)) return;
+    if (!hold(from.node, true)) {
+      route(peer, dist::MonitorPExit{target, from, ref, atom("system_limit")});
+      return;
+    }
     p->monitored_by.emplace(ref, Watch{from, target});
     return;
   }
@@ -294,7 +308,39 @@ void ProcessTable::remote_monitor(const std::string& peer, const Pid& from, cons
 }
 
 void ProcessTable::remote_demonitor(const Term& target, const Ref& ref) {
-  if (auto p = resolve(target)) p->monitored_by.erase(ref);
+  auto p = resolve(target);
+  if (!p) return;
+  if (const auto it = p->monitored_by.find(ref); it != p->monitored_by.end()) {
+    release(it->second.watcher.node);
+    p->monitored_by.erase(it);
+  }
+}
+
+bool ProcessTable::hold(const std::string& node, bool enforce) {
+  std::size_t& n = holds_[node];
+  if (enforce && n >= max_holds_per_node_) {
+    ++refused_holds_;
+    if (hold_log_.allow()) {
+      spdlog::warn(
+          "{} holds {} links and monitors on this node's processes (the most allowed): "
+          "refusing more with system_limit, {} so far",
+          node, n, refused_holds_);
+    }
+    return false;
+  }
+  ++n;
+  return true;
+}
+
+void ProcessTable::release(const std::string& node) {
+  const auto it = holds_.find(node);
+  if (it == holds_.end()) return;
+  if (--it->second == 0) holds_.erase(it);
+}
+
+std::size_t ProcessTable::holds_of(const std::string& node) const {
+  const auto it = holds_.find(node);
+  return it == holds_.end() ? 0 : it->second;
 }
 
 void ProcessTable::monitor_fired(const Pid& watcher, const Ref& ref, const Term& reason) {
@@ -324,6 +370,7 @@ void ProcessTable::node_lost(const std::string& node) {
   for (const auto& [key, p] : processes_) {
     all.emplace_back(Pid{node_name_, key.first, key.second, creation_}, p);
   }
+  holds_.erase(node);  // everything it held goes below
   for (auto& [pid, p] : all) {
     std::erase_if(p->monitored_by, [&](const auto& kv) { return kv.second.watcher.node == node; });
     std::vector<Pid> lost;

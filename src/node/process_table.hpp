@@ -85,6 +85,12 @@ class ProcessTable {
   void node_lost(const std::string& node);
 
   std::size_t size() const { return processes_.size(); }
+  // Links and monitors a remote node holds on local processes (each costs memory here until
+  // it is undone, the process ends or the node goes); past the most, a new one is refused at
+  // once: the linker gets an exit signal, the monitor a 'DOWN', both with system_limit.
+  void set_max_holds_per_node(std::size_t n) { max_holds_per_node_ = n; }
+  std::size_t holds_of(const std::string& node) const;
+  std::uint64_t refused_holds() const { return refused_holds_; }
 
  private:
   struct Watch {
@@ -117,6 +123,10 @@ class ProcessTable {
   void exit_signal(const Pid& to, const Pid& from, const Term& reason, bool via_link);
   void down(const Pid& watcher, const Ref& ref, const Term& object, const Term& reason);
   void route(const std::string& node, const dist::ControlMessage& m);
+  // Counts a link or monitor held by a remote pid; hold() is false (and counts nothing)
+  // at the limit when `enforce` (what a peer asks for; the node's own links always count).
+  bool hold(const std::string& node, bool enforce);
+  void release(const std::string& node);
 
   ei::Identity& identity_;
   std::string node_name_;
@@ -127,7 +137,11 @@ class ProcessTable {
   std::map<Ref, RemoteMonitor> remote_monitors_;
   std::uint64_t next_unlink_id_ = 1;
   std::deque<std::pair<Pid, Term>> queue_;
-  LogLimiter exit_log_{20, std::chrono::seconds(1)};  // non-normal exits: lines per second
+  LogLimiter exit_log_{20, std::chrono::seconds(1)};    // non-normal exits: lines per second
+  std::unordered_map<std::string, std::size_t> holds_;  // per remote node
+  std::size_t max_holds_per_node_ = 100000;
+  std::uint64_t refused_holds_ = 0;
+  LogLimiter hold_log_{1, std::chrono::seconds(10)};
 };
 
 }  // namespace convoy::node

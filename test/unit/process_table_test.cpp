@@ -71,6 +71,42 @@ TEST_F(ProcessTableTest, ARemoteLinkBreaksWithNoconnectionAndTheExitTravelsOn) {
             dist::ControlMessage(dist::Exit{victim, third, atom("noconnection"), std::nullopt}));
 }
 
+// Issue 9: what one remote node can make the table hold is bounded. Past the limit a link or
+// monitor is refused with system_limit at once; undoing one, or the node going, frees room.
+TEST_F(ProcessTableTest, LinksAndMonitorsHeldByOneRemoteNodeAreBounded) {
+  table_.set_max_holds_per_node(3);
+  const Pid a = quiet(), b = quiet();
+  const Pid r2{"peer-2@h", 41, 0, 3}, r3{"peer-2@h", 42, 0, 3};
+  const Ref ref2{"peer-2@h", 3, {1, 2, 3}};
+  table_.remote_link("peer-2@h", remote_, a);
+  table_.remote_link("peer-2@h", remote_, a);  // the same link again costs nothing
+  table_.remote_link("peer-2@h", r2, b);
+  table_.remote_monitor("peer-2@h", remote_, Term::pid(a), remote_ref_);
+  EXPECT_EQ(table_.holds_of("peer-2@h"), 3u);
+  EXPECT_TRUE(env_.sent.empty());
+  table_.remote_link("peer-2@h", r3, b);
+  table_.remote_monitor("peer-2@h", r2, Term::pid(b), ref2);
+  ASSERT_EQ(env_.sent.size(), 2u);
+  EXPECT_EQ(env_.sent[0].message,
+            dist::ControlMessage(dist::Exit{b, r3, atom("system_limit"), std::nullopt}));
+  EXPECT_EQ(env_.sent[1].message,
+            dist::ControlMessage(dist::MonitorPExit{Term::pid(b), r2, ref2, atom("system_limit")}));
+  EXPECT_EQ(table_.refused_holds(), 2u);
+  // Another node has its own allowance.
+  const Pid other{"third-3@h", 5, 0, 1};
+  table_.remote_link("third-3@h", other, a);
+  EXPECT_EQ(table_.holds_of("third-3@h"), 1u);
+  // An unlink, a demonitor and a process's end each give room back; losing the node, all.
+  table_.remote_unlink(r2, b);
+  table_.remote_demonitor(Term::pid(a), remote_ref_);
+  EXPECT_EQ(table_.holds_of("peer-2@h"), 1u);
+  table_.exit(b, atom("normal"));
+  table_.remote_link("peer-2@h", r3, a);
+  EXPECT_EQ(table_.holds_of("peer-2@h"), 2u);
+  table_.node_lost("peer-2@h");
+  EXPECT_EQ(table_.holds_of("peer-2@h"), 0u);
+}
+
 TEST_F(ProcessTableTest, ATrappingProcessGetsTheExitAsAMessage) {
   const Pid trapper = table_.spawn([](Node&, const Pid&, const Term&) {}, {.trap_exit = true});
   table_.remote_link("peer-2@h", remote_, trapper);
