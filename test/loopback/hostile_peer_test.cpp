@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <future>
+#include <optional>
 #include <thread>
 
 #include "convoy/node.hpp"
@@ -29,6 +30,9 @@ class HostilePeers : public testing::Test {
  protected:
   virtual void tweak(NodeOptions&) {}
   void SetUp() override {
+    // The log is captured for the node's whole life: swapping spdlog's sinks while the
+    // node's thread logs would race.
+    log_.emplace(spdlog::level::debug);
     auto opts = loopback_options("target");
     opts.setup_timeout = std::chrono::milliseconds(2000);
     tweak(opts);
@@ -41,6 +45,8 @@ class HostilePeers : public testing::Test {
   void TearDown() override {
     node_->stop();
     loop_.join();
+    node_.reset();
+    log_.reset();
   }
 
   // A well-behaved peer gets its echo back.
@@ -74,6 +80,7 @@ class HostilePeers : public testing::Test {
     return done();
   }
 
+  std::optional<LogCapture> log_;
   std::unique_ptr<Node> node_;
   std::thread loop_;
 };
@@ -140,7 +147,7 @@ TEST_F(HostilePeers, BadHandshakeBytesAreRefused) {
 // with any reason is a message to them), and `kill`, which cannot be trapped, has them
 // restarted under their names. Each end is logged.
 TEST_F(HostilePeers, BuiltInServicesSurviveLinksExitsAndKill) {
-  LogCapture log(spdlog::level::info);
+  LogCapture& log = *log_;
   const auto whereis = [&](const char* name) {
     return on_loop([&] { return node_->whereis(name); });
   };
@@ -188,7 +195,7 @@ TEST_F(HostilePeers, BuiltInServicesSurviveLinksExitsAndKill) {
 // A peer's huge term in a malformed control message becomes a short log line, not a copy of
 // the term (a 64 MB binary printed in full was a 128 MB line).
 TEST_F(HostilePeers, AHugeTermInABadControlMessageLogsAShortLine) {
-  LogCapture log(spdlog::level::debug);
+  LogCapture& log = *log_;
   RawPeer peer(node_->name().port(), std::chrono::milliseconds(60000));  // slow under ASan
   const std::string self = "bulky@127.0.0.1";
   ASSERT_TRUE(peer.handshake(self, node_->name().str(), kCookie));
@@ -209,7 +216,7 @@ TEST_F(HostilePeers, AHugeTermInABadControlMessageLogsAShortLine) {
 // MONITOR_P... whose sender is a pid of another node is dropped, logged once and counted,
 // so no peer can kill, link or monitor on behalf of a node it is not.
 TEST_F(HostilePeers, ControlMessagesSentOnBehalfOfAnotherNodeAreDropped) {
-  LogCapture log(spdlog::level::debug);
+  LogCapture& log = *log_;
   const Pid victim = on_loop([&] { return node_->spawn([](Node&, const Pid&, const Term&) {}); });
   RawPeer peer(node_->name().port());
   const std::string self = "spoofer@127.0.0.1";
@@ -264,7 +271,7 @@ class HostilePeersSmallLimits : public HostilePeers {
 // Issue 9, defect 2: a small frame that decodes to a huge Term (30 MB of `[]` took 9.3 GB)
 // is refused before anything is allocated, and only its sender's link closes.
 TEST_F(HostilePeersSmallLimits, AMessageOverTheDecodeLimitClosesOnlyItsLink) {
-  LogCapture log(spdlog::level::info);
+  LogCapture& log = *log_;
   RawPeer bomb(node_->name().port());
   const std::string self = "bomb@127.0.0.1";
   ASSERT_TRUE(bomb.handshake(self, node_->name().str(), kCookie));
