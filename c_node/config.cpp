@@ -115,8 +115,10 @@ Result<Config> load_config_text(std::string_view text, const std::string& path, 
       return config_error(path, node.source(), fmt::format("'{}' must be a string", k));
     };
     auto want_int = [&](int& out, long long lo, long long hi) -> Status {
-      auto v = node.value<long long>();
-      if (!v || !node.is_integer()) {
+      // is_integer() first: value<long long>() converts a float, and one out of range
+      // (2499E094) is undefined behaviour (found by config_fuzz).
+      const auto v = node.is_integer() ? node.value<long long>() : std::nullopt;
+      if (!v) {
         return config_error(path, node.source(), fmt::format("'{}' must be an integer", k));
       }
       if (*v < lo || *v > hi) {

@@ -83,6 +83,7 @@ TEST_F(ConfigFile, MistakesAreReportedWithLineAndKey) {
        {Case{"nmae = \"x\"\n", ":1: unknown key 'nmae'"},
         Case{"\npoll_interval = \"fast\"\n", ":2: 'poll_interval' must be an integer"},
         Case{"poll_interval = 0\n", "out of range"},
+        Case{"max_decoded_bytes = 2499E094\n", "'max_decoded_bytes' must be an integer"},
         Case{"nameservers = \"127.0.0.1\"\n", "must be an array"}, Case{"name = \n", ":1:"}}) {
     auto r = load_config_file(write(c.text));
     ASSERT_FALSE(r.ok()) << c.text;
