@@ -10,7 +10,6 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <regex>
 #include <string>
 #include <thread>
@@ -22,16 +21,6 @@ namespace convoy::test {
 namespace {
 
 using Kind = BeamNode::Kind;
-
-long status_kib(int pid, const std::string& field) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind(field + ":", 0) == 0)
-      return std::strtol(line.c_str() + field.size() + 1, nullptr, 10);
-  }
-  return -1;
-}
 
 int open_fds(int pid) {
   int n = 0;
@@ -61,7 +50,7 @@ TEST(FaultInjection, A64MiBTermGoesBothWaysThroughEchoAndACall) {
   EXPECT_NE(r.output.find("BIG 67108864 echo_ok call_ok"), std::string::npos) << r.output;
   std::this_thread::sleep_for(1s);
   std::printf("64 MiB both ways: c_node VmHWM %ld KiB, VmRSS 1 s after %ld KiB\n",
-              status_kib(c.process.pid(), "VmHWM"), status_kib(c.process.pid(), "VmRSS"));
+              proc_status_kib(c.process.pid(), "VmHWM"), proc_status_kib(c.process.pid(), "VmRSS"));
   EXPECT_TRUE(c.process.running()) << c.process.output();
 }
 
@@ -70,7 +59,7 @@ TEST(FaultInjection, A64MiBTermGoesBothWaysThroughEchoAndACall) {
 // is served throughout and the node's memory stays near link_output_high_water.
 TEST(FaultInjection, ANeverReadingPeerDoesNotStallAHealthyOne) {
   auto c = CNode::start();
-  const long baseline = status_kib(c.process.pid(), "VmRSS");
+  const long baseline = proc_status_kib(c.process.pid(), "VmRSS");
   RawPeer flooder(c.port);
   const std::string self = "flooder@127.0.0.1";
   ASSERT_TRUE(flooder.handshake(self, c.name, kCookie));
@@ -102,7 +91,7 @@ TEST(FaultInjection, ANeverReadingPeerDoesNotStallAHealthyOne) {
           "io:format(\"HEALTHY ~p ~p~n\", [lists:max(Ts), lists:sum(Ts) div length(Ts)]), "
           "halt().",
       120s);
-  const long during = status_kib(c.process.pid(), "VmRSS");
+  const long during = proc_status_kib(c.process.pid(), "VmRSS");
   stop = true;
   flood.join();
   std::smatch m;

@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -18,15 +17,6 @@ namespace convoy::test {
 namespace {
 
 using Kind = BeamNode::Kind;
-
-long rss_kib(int pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
-  }
-  return -1;
-}
 
 std::string erlang_client(const std::string& node, long n) {
   return "N = " + std::to_string(n) + ", Echo = {echo, " + erl_atom(node) +
@@ -66,7 +56,7 @@ TEST(Soak, MessagesThroughEchoFromFourPeersArriveOnceAndInOrder) {
   auto c = CNode::start();
   ASSERT_TRUE(run_client(Kind::erlang, "pong = net_adm:ping(" + erl_atom(c.name) + "), halt().")
                   .exit_code.has_value());
-  const long baseline = rss_kib(c.process.pid());
+  const long baseline = proc_status_kib(c.process.pid(), "VmRSS");
   std::vector<BeamNode> peers;
   peers.push_back(BeamNode::spawn(Kind::erlang, "soak1", erlang_client(c.name, each)));
   peers.push_back(BeamNode::spawn(Kind::elixir, "soak2", elixir_client(c.name, each)));
@@ -76,7 +66,7 @@ TEST(Soak, MessagesThroughEchoFromFourPeersArriveOnceAndInOrder) {
   const auto limit = std::chrono::steady_clock::now() + std::chrono::seconds(60 + total / 2000);
   for (auto& p : peers) {
     while (p.process.running() && std::chrono::steady_clock::now() < limit) {
-      peak = std::max(peak, rss_kib(c.process.pid()));
+      peak = std::max(peak, proc_status_kib(c.process.pid(), "VmRSS"));
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     ASSERT_TRUE(p.process.wait(std::chrono::seconds(5)).has_value()) << p.process.output();
@@ -85,7 +75,7 @@ TEST(Soak, MessagesThroughEchoFromFourPeersArriveOnceAndInOrder) {
   }
   peers.clear();
   std::this_thread::sleep_for(std::chrono::seconds(1));
-  const long after = rss_kib(c.process.pid());
+  const long after = proc_status_kib(c.process.pid(), "VmRSS");
   std::printf(
       "soak: %ld messages over 4 peers; c_node RSS %ld KiB before, %ld KiB peak, %ld KiB "
       "1 s after\n",

@@ -132,6 +132,8 @@ Result<Term> call_and_wait(Node& node, const RegName& to, const Term& req,
                            std::chrono::milliseconds timeout);
 Result<Term> call_and_wait(Node& node, const Pid& to, const Term& req,
                            std::chrono::milliseconds timeout);
+// A "<Field>: N kB" line of /proc/PID/status (VmRSS, VmHWM...) in KiB; -1 if absent.
+long proc_status_kib(int pid, const std::string& field);
 // How many times `what` occurs in `text`.
 std::size_t count_of(const std::string& text, const std::string& what);
 
