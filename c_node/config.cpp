@@ -2,11 +2,14 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -135,6 +138,10 @@ Result<Config> load_config_text(std::string_view text, const std::string& path, 
       std::string s;
       st = want_string(s);
       if (st) c.cookie = s;
+    } else if (k == "cookie_file") {
+      std::string s;
+      st = want_string(s);
+      if (st) c.cookie_file = s;
     } else if (k == "listen_address") {
       st = want_string(c.listen_address);
     } else if (k == "net_ticktime") {
@@ -198,33 +205,65 @@ Result<Config> load_config_text(std::string_view text, const std::string& path, 
   return c;
 }
 
-Result<std::string> resolve_cookie(const std::optional<std::string>& explicit_cookie) {
+namespace {
+
+// The first line of a cookie file, without trailing blanks (as erl reads ~/.erlang.cookie).
+Result<std::string> read_cookie_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    return make_error(Errc::invalid_argument,
+                      fmt::format("cannot read cookie file {}: {}", path, std::strerror(errno)));
+  }
+  std::string line;
+  std::getline(in, line);
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) {
+    line.pop_back();
+  }
+  if (line.empty()) return make_error(Errc::invalid_argument, fmt::format("{} is empty", path));
+  return line;
+}
+
+}  // namespace
+
+Result<std::string> resolve_cookie(const std::optional<std::string>& explicit_cookie,
+                                   const std::optional<std::string>& cookie_file) {
   if (explicit_cookie) {
     if (explicit_cookie->empty()) return make_error(Errc::invalid_argument, "the cookie is empty");
     return *explicit_cookie;
   }
-  if (const char* env = std::getenv("ERLANG_COOKIE"); env && *env) return std::string(env);
+  if (cookie_file) {
+    struct stat st {};
+    if (::stat(cookie_file->c_str(), &st) == 0 && (st.st_mode & 044) != 0) {
+      // erl refuses such a ~/.erlang.cookie; a file named on purpose (a systemd credential,
+      // a mounted secret) is used, but the hole is said out loud.
+      spdlog::warn("cookie file {} is readable by {} (mode {:o}); chmod 400 {}", *cookie_file,
+                   (st.st_mode & 004) != 0 ? "every local user" : "its group", st.st_mode & 0777,
+                   *cookie_file);
+    }
+    return read_cookie_file(*cookie_file);
+  }
+  // RELEASE_COOKIE is what an Elixir release reads; ERLANG_COOKIE is convoy's older name.
+  for (const char* var : {"RELEASE_COOKIE", "ERLANG_COOKIE"}) {
+    if (const char* env = std::getenv(var); env && *env) return std::string(env);
+  }
   const char* home = std::getenv("HOME");
   if (home && *home) {
     const std::string path = std::string(home) + "/.erlang.cookie";
     // erl refuses a cookie file that others may read (kernel's auth.erl); so do we.
     struct stat st {};
-    if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
-      return make_error(Errc::invalid_argument,
-                        fmt::format("cookie file {} must be accessible by its owner only (mode "
-                                    "{:o}; chmod 400 {})",
-                                    path, st.st_mode & 0777, path));
-    }
-    std::ifstream in(path);
-    std::string line;
-    if (in && std::getline(in, line)) {
-      while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-      if (!line.empty()) return line;
-      return make_error(Errc::invalid_argument, fmt::format("{} is empty", path));
+    if (::stat(path.c_str(), &st) == 0) {
+      if ((st.st_mode & 077) != 0) {
+        return make_error(Errc::invalid_argument,
+                          fmt::format("cookie file {} must be accessible by its owner only (mode "
+                                      "{:o}; chmod 400 {})",
+                                      path, st.st_mode & 0777, path));
+      }
+      return read_cookie_file(path);
     }
   }
   return make_error(Errc::invalid_argument,
-                    "no cookie: pass --cookie, set ERLANG_COOKIE or create ~/.erlang.cookie");
+                    "no cookie: set cookie_file (--cookie-file) or RELEASE_COOKIE, or create "
+                    "~/.erlang.cookie (--cookie works too, but every local user sees it in ps)");
 }
 
 Result<NodeOptions> to_node_options(const Config& config) {
@@ -233,7 +272,7 @@ Result<NodeOptions> to_node_options(const Config& config) {
   }
   auto name = NodeName::parse(config.name);
   if (!name) return name.error();
-  auto cookie = resolve_cookie(config.cookie);
+  auto cookie = resolve_cookie(config.cookie, config.cookie_file);
   if (!cookie) return cookie.error();
   if (config.net_ticktime < 1 || config.net_ticktime > 86400) {
     return make_error(

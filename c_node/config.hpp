@@ -1,8 +1,8 @@
 #pragma once
 // Config: every option of the c_node daemon, with defaults and validation. Sources, later
 // ones winning: defaults < TOML file (--config) < command-line flags. The TOML keys mirror
-// Caravan's config: name, cookie, consul_service (or Caravan 1.x's `query`), node_sname,
-// nameservers = ["ip:port"] or [["ip", port]], poll_interval (ms), plus net_ticktime,
+// Caravan's config: name, cookie (or cookie_file), consul_service (or Caravan 1.x's `query`),
+// node_sname, nameservers = ["ip:port"] or [["ip", port]], poll_interval (ms), plus net_ticktime,
 // listen_address, log_level, prune_after, host_from.
 #include <chrono>
 #include <optional>
@@ -17,8 +17,9 @@
 namespace convoy {
 
 struct Config {
-  std::string name;                   // "sname-PORT@host"
-  std::optional<std::string> cookie;  // see resolve_cookie()
+  std::string name;                        // "sname-PORT@host"
+  std::optional<std::string> cookie;       // see resolve_cookie()
+  std::optional<std::string> cookie_file;  // a file whose first line is the cookie
   std::string listen_address = "0.0.0.0";
   int net_ticktime = 60;  // seconds
   int max_inbound_handshakes = 128;
@@ -45,10 +46,12 @@ Result<Config> load_config_file(const std::string& path, Config base = {});
 // The same over TOML text; `path` names it in error messages.
 Result<Config> load_config_text(std::string_view text, const std::string& path, Config base = {});
 
-// The cookie: the explicit one, else $ERLANG_COOKIE, else the first line of
-// ~/.erlang.cookie (as erl does, refusing a file others may read). Error if none is found
-// or it is empty.
-Result<std::string> resolve_cookie(const std::optional<std::string>& explicit_cookie);
+// The cookie, from the first of: the explicit one; the first line of cookie_file (a file
+// others can read is used, with a warning); $RELEASE_COOKIE (what Elixir releases set);
+// $ERLANG_COOKIE; the first line of ~/.erlang.cookie (as erl does, refusing it if others
+// may read it). Error if none is found or it is empty.
+Result<std::string> resolve_cookie(const std::optional<std::string>& explicit_cookie,
+                                   const std::optional<std::string>& cookie_file = std::nullopt);
 
 // Validates every node field and builds the node's options.
 Result<NodeOptions> to_node_options(const Config& config);

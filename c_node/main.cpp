@@ -15,6 +15,8 @@
 #include "convoy/discovery.hpp"
 #include "convoy/node.hpp"
 #include "convoy/services.hpp"
+#include "convoy/version.hpp"
+#include "systemd_notify.hpp"
 
 namespace {
 constexpr int kUsageError = 2;
@@ -55,7 +57,11 @@ int main(int argc, char** argv) {
        "Node name SNAME-PORT@HOST; the trailing digits of SNAME are the listen port (none: "
        "4370)");
   auto* cookie_opt = app.add_option(
-      "--cookie", cookie, "Distribution cookie (default: $ERLANG_COOKIE, then ~/.erlang.cookie)");
+      "--cookie", cookie,
+      "Distribution cookie; visible to every local user in ps, so prefer --cookie-file or "
+      "$RELEASE_COOKIE (default: $RELEASE_COOKIE, $ERLANG_COOKIE, then ~/.erlang.cookie)");
+  flag("--cookie-file", &convoy::Config::cookie_file,
+       "File whose first line is the cookie (e.g. a systemd credential: %d/cookie)");
   flag("--listen-address", &convoy::Config::listen_address,
        "Address to bind the distribution port on")
       ->default_str(flags.listen_address);
@@ -115,6 +121,11 @@ int main(int argc, char** argv) {
   if (!options) return fail(kUsageError, options.error().message);
   auto discovery_options = convoy::to_discovery_options(config);
   if (!discovery_options) return fail(kUsageError, discovery_options.error().message);
+  if (cookie_opt->count() > 0) {
+    spdlog::warn(
+        "--cookie puts the cookie where every local user can read it (ps, "
+        "/proc/PID/cmdline); prefer --cookie-file or RELEASE_COOKIE");
+  }
 
   auto node = convoy::Node::start(std::move(*options));
   if (!node) return fail(kRuntimeError, node.error().message);
@@ -138,7 +149,9 @@ int main(int argc, char** argv) {
     if (!d) return fail(kUsageError, d.error().message);
     discovery = std::move(*d);
   }
+  convoy::notify_ready(**node, "member of the cluster as " + (*node)->name().str());
   (*node)->run();
+  convoy::notify_stopping();
   discovery.reset();
   spdlog::info("stopped");
   return 0;
