@@ -1,14 +1,12 @@
 # Installing convoy: the library, its public headers, the c_node daemon, a CMake package
 # (find_package(convoy) -> convoy::convoy), convoy.pc, the systemd unit and the docs; and a
 # .deb of all that through CPack (./run package).
-include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
 set(CONVOY_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/convoy)
 
 install(TARGETS convoy EXPORT convoyTargets
-        ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT dev
-        INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+        ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT dev)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/convoy ${PROJECT_BINARY_DIR}/include/convoy
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT dev FILES_MATCHING PATTERN "*.hpp")
 install(TARGETS c_node RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT daemon)
@@ -27,9 +25,7 @@ install(FILES ${PROJECT_BINARY_DIR}/convoyConfig.cmake
 # (`pkg-config --libs convoy` must be enough to link). ei has no .pc file: its path is the
 # one this build found.
 set(CONVOY_PC_REQUIRES "fmt spdlog libcrypto ldns")
-set(CONVOY_PC_REQUIRES_PRIVATE "")
 set(CONVOY_PC_LIBS "${ErlInterface_LIBRARY}")
-set(CONVOY_PC_LIBS_PRIVATE "")
 file(RELATIVE_PATH CONVOY_PC_TO_PREFIX /prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig /prefix)
 string(REGEX REPLACE "/$" "" CONVOY_PC_TO_PREFIX "${CONVOY_PC_TO_PREFIX}")
 configure_file(${PROJECT_SOURCE_DIR}/cmake/convoy.pc.in ${PROJECT_BINARY_DIR}/convoy.pc @ONLY)
@@ -51,7 +47,6 @@ set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
-set(CPACK_DEB_COMPONENT_INSTALL OFF)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)

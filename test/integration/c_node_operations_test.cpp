@@ -102,7 +102,7 @@ TEST(CNodeOperations, CookieOnTheCommandLineIsWarnedAbout) {
 // systemd's side of Type=notify, played by a datagram socket at $NOTIFY_SOCKET.
 class FakeSystemd {
  public:
-  explicit FakeSystemd(const std::filesystem::path& path) : path_(path) {
+  explicit FakeSystemd(const std::filesystem::path& path) {
     fd_ = io::Fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
@@ -132,7 +132,6 @@ class FakeSystemd {
   }
 
  private:
-  std::filesystem::path path_;
   io::Fd fd_;
 };
 
