@@ -1,5 +1,6 @@
 #include "config.hpp"
 
+#include <arpa/inet.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
@@ -180,6 +181,10 @@ Result<Config> load_config_text(std::string_view text, const std::string& path, 
       st = want_int(c.prune_after, 0, 1000000);
     } else if (k == "host_from") {
       st = want_string(c.host_from);
+    } else if (k == "metrics_address") {
+      st = want_string(c.metrics_address);
+    } else if (k == "health_dns_failures") {
+      st = want_int(c.health_dns_failures, 1, 1000000);
     } else if (k == "nameservers") {
       const auto* arr = node.as_array();
       if (!arr) {
@@ -288,6 +293,119 @@ Result<NodeOptions> to_node_options(const Config& config) {
   options.limits = config.limits;
   options.limits.max_inbound_handshakes = static_cast<std::size_t>(config.max_inbound_handshakes);
   return options;
+}
+
+std::vector<std::pair<std::string, std::string>> config_values(const Config& c) {
+  auto text = [](const std::string& v) { return fmt::format("\"{}\"", v); };
+  auto opt = [&](const std::optional<std::string>& v) {
+    return v ? text(*v) : std::string("(unset)");
+  };
+  std::vector<std::pair<std::string, std::string>> out{
+      {"name", text(c.name)},
+      {"cookie", c.cookie ? std::string("(set, hidden)") : std::string("(unset)")},
+      {"cookie_file", opt(c.cookie_file)},
+      {"listen_address", text(c.listen_address)},
+      {"net_ticktime", std::to_string(c.net_ticktime)},
+      {"max_inbound_handshakes", std::to_string(c.max_inbound_handshakes)},
+      {"log_level", text(c.log_level)},
+      {"consul_service", text(c.consul_service)},
+      {"node_sname", text(c.node_sname)},
+      {"nameservers", fmt::format("[{}]", fmt::join(c.nameservers, ", "))},
+      {"poll_interval", std::to_string(c.poll_interval)},
+      {"prune_after", std::to_string(c.prune_after)},
+      {"host_from", text(c.host_from)},
+      {"metrics_address", text(c.metrics_address)},
+      {"health_dns_failures", std::to_string(c.health_dns_failures)},
+  };
+  Limits limits = c.limits;
+  for (const char* key : {"max_frame_bytes", "max_decoded_bytes", "max_pending_per_peer",
+                          "max_pending_bytes_per_peer", "max_dials", "link_output_high_water",
+                          "node_output_high_water", "max_link_backlog", "max_holds_per_node"}) {
+    out.emplace_back(key, std::to_string(*byte_limit(limits, key)->field));
+  }
+  return out;
+}
+
+ConfigChanges diff_for_reload(const Config& running, const Config& reread) {
+  ConfigChanges changes;
+  changes.next = running;
+  Config& next = changes.next;
+  auto note = [](std::vector<std::string>& to, const std::string& key, const std::string& from,
+                 const std::string& now) {
+    to.push_back(fmt::format("{}: {} -> {}", key, from, now));
+  };
+  // The ones that apply now, taken into `next` one by one.
+  if (reread.log_level != running.log_level) {
+    note(changes.applied, "log_level", running.log_level, reread.log_level);
+    next.log_level = reread.log_level;
+  }
+  if (reread.nameservers != running.nameservers) {
+    note(changes.applied, "nameservers", fmt::format("[{}]", fmt::join(running.nameservers, ", ")),
+         fmt::format("[{}]", fmt::join(reread.nameservers, ", ")));
+    next.nameservers = reread.nameservers;
+  }
+  if (reread.poll_interval != running.poll_interval) {
+    note(changes.applied, "poll_interval", std::to_string(running.poll_interval),
+         std::to_string(reread.poll_interval));
+    next.poll_interval = reread.poll_interval;
+  }
+  if (reread.prune_after != running.prune_after) {
+    note(changes.applied, "prune_after", std::to_string(running.prune_after),
+         std::to_string(reread.prune_after));
+    next.prune_after = reread.prune_after;
+  }
+  // Everything else is compared as printed: a difference needs a restart.
+  const auto before = config_values(running);
+  const auto after = config_values(reread);
+  for (std::size_t i = 0; i < before.size(); ++i) {
+    const std::string& key = before[i].first;
+    if (key == "log_level" || key == "nameservers" || key == "poll_interval" ||
+        key == "prune_after") {
+      continue;
+    }
+    if (before[i].second != after[i].second) {
+      note(changes.restart, key, before[i].second, after[i].second);
+    }
+  }
+  // A cookie swapped for another is hidden in print: compare the values themselves.
+  if (running.cookie && reread.cookie && *running.cookie != *reread.cookie) {
+    changes.restart.push_back("cookie: (changed, hidden)");
+  }
+  return changes;
+}
+
+Result<std::optional<HttpEndpoint>> metrics_endpoint(const Config& config) {
+  const std::string& text = config.metrics_address;
+  if (text.empty()) return std::optional<HttpEndpoint>();
+  auto bad = [&](const std::string& why) {
+    return make_error(Errc::invalid_argument,
+                      fmt::format("metrics_address '{}': {} (expected PORT, IP:PORT or "
+                                  "[IPv6]:PORT)",
+                                  text, why));
+  };
+  HttpEndpoint e{.ip = "127.0.0.1"};
+  std::string port = text;
+  if (const auto colon = text.rfind(':'); colon != std::string::npos) {
+    std::string ip = text.substr(0, colon);
+    port = text.substr(colon + 1);
+    const bool bracketed = ip.size() >= 2 && ip.front() == '[' && ip.back() == ']';
+    if (bracketed) ip = ip.substr(1, ip.size() - 2);
+    in6_addr a6{};
+    in_addr a4{};
+    if (bracketed ? ::inet_pton(AF_INET6, ip.c_str(), &a6) != 1
+                  : ::inet_pton(AF_INET, ip.c_str(), &a4) != 1) {
+      return bad(fmt::format("'{}' is not an IP{} address", ip, bracketed ? "v6" : "v4"));
+    }
+    e.ip = ip;
+  }
+  if (port.empty() || port.size() > 5 ||
+      port.find_first_not_of("0123456789") != std::string::npos) {
+    return bad(fmt::format("'{}' is not a port", port));
+  }
+  const int n = std::stoi(port);
+  if (n < 1 || n > 65535) return bad("the port must be 1..65535");
+  e.port = static_cast<std::uint16_t>(n);
+  return std::optional<HttpEndpoint>(e);
 }
 
 Result<std::optional<DnsSrvOptions>> to_discovery_options(const Config& config) {

@@ -16,6 +16,7 @@
 #include "convoy/node.hpp"
 #include "convoy/services.hpp"
 #include "convoy/version.hpp"
+#include "status_server.hpp"
 #include "systemd_notify.hpp"
 
 namespace {
@@ -25,6 +26,43 @@ constexpr int kRuntimeError = 1;
 int fail(int code, const std::string& message) {
   std::fprintf(stderr, "c_node: error: %s\n", message.c_str());
   return code;
+}
+
+// SIGHUP: the configuration read again (file, then the same flags over it); what may change
+// at runtime changes, the rest is named as needing a restart.
+void reload(convoy::Config& running, const std::function<convoy::Result<convoy::Config>()>& load,
+            convoy::Discovery* discovery) {
+  auto reread = load();
+  if (!reread) {
+    spdlog::error("SIGHUP: configuration not reloaded, nothing changed: {}",
+                  reread.error().message);
+    return;
+  }
+  auto changes = convoy::diff_for_reload(running, *reread);
+  if (discovery) {
+    auto options = convoy::to_discovery_options(changes.next);
+    if (!options) {
+      spdlog::error("SIGHUP: configuration not reloaded, nothing changed: {}",
+                    options.error().message);
+      return;
+    }
+    if (*options) {
+      if (auto st = discovery->reconfigure(std::move(**options)); !st) {
+        spdlog::error("SIGHUP: configuration not reloaded, nothing changed: {}",
+                      st.error().message);
+        return;
+      }
+    }
+  }
+  spdlog::set_level(spdlog::level::from_str(changes.next.log_level));
+  running = std::move(changes.next);
+  for (const auto& c : changes.applied) spdlog::info("SIGHUP: applied {}", c);
+  for (const auto& c : changes.restart) {
+    spdlog::warn("SIGHUP: {} needs a restart to take effect; the old value stays", c);
+  }
+  if (changes.applied.empty() && changes.restart.empty()) {
+    spdlog::info("SIGHUP: configuration re-read; nothing changed");
+  }
 }
 }  // namespace
 
@@ -90,6 +128,11 @@ int main(int argc, char** argv) {
        "Peer host from the SRV 'target' or its 'address' (A/AAAA or Consul .addr. name)")
       ->default_str("target")
       ->check(CLI::IsMember({"target", "address"}));
+  flag("--metrics-address", &convoy::Config::metrics_address,
+       "Serve /metrics (Prometheus) and /health on IP:PORT, or PORT on 127.0.0.1 (default: off)");
+  flag("--health-dns-failures", &convoy::Config::health_dns_failures,
+       "DNS polls failed in a row before /health answers 503")
+      ->default_str("3");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -100,16 +143,23 @@ int main(int argc, char** argv) {
     return fail(kUsageError, e.what());
   }
 
-  convoy::Config config;
-  if (!config_file.empty()) {
-    auto loaded = convoy::load_config_file(config_file);
-    if (!loaded) return fail(kUsageError, loaded.error().message);
-    config = std::move(*loaded);
-  }
-  for (auto& [opt, apply] : overrides) {
-    if (opt->count() > 0) apply(config);
-  }
-  if (cookie_opt->count() > 0) config.cookie = cookie;
+  // The file, then each flag given over it: at start and again on SIGHUP.
+  auto load = [&]() -> convoy::Result<convoy::Config> {
+    convoy::Config c;
+    if (!config_file.empty()) {
+      auto loaded = convoy::load_config_file(config_file);
+      if (!loaded) return loaded.error();
+      c = std::move(*loaded);
+    }
+    for (auto& [opt, apply] : overrides) {
+      if (opt->count() > 0) apply(c);
+    }
+    if (cookie_opt->count() > 0) c.cookie = cookie;
+    return c;
+  };
+  auto loaded = load();
+  if (!loaded) return fail(kUsageError, loaded.error().message);
+  convoy::Config config = std::move(*loaded);
 
   spdlog::set_default_logger(spdlog::stderr_color_mt("c_node"));
   if (auto st = convoy::validate_log_level(config.log_level); !st) {
@@ -121,6 +171,8 @@ int main(int argc, char** argv) {
   if (!options) return fail(kUsageError, options.error().message);
   auto discovery_options = convoy::to_discovery_options(config);
   if (!discovery_options) return fail(kUsageError, discovery_options.error().message);
+  auto endpoint = convoy::metrics_endpoint(config);
+  if (!endpoint) return fail(kUsageError, endpoint.error().message);
   if (cookie_opt->count() > 0) {
     spdlog::warn(
         "--cookie puts the cookie where every local user can read it (ps, "
@@ -134,24 +186,53 @@ int main(int argc, char** argv) {
   if (auto st = (*node)->stop_on_signals({SIGINT, SIGTERM, SIGQUIT}); !st) {
     return fail(kRuntimeError, st.error().message);
   }
-  auto ignored =
-      (*node)->on_signals({SIGHUP, SIGUSR1, SIGUSR2, SIGALRM}, [](convoy::Node&, int sig) {
-        spdlog::info("received signal {} ({}): ignored{}", sig, ::strsignal(sig),
-                     sig == SIGHUP ? "; this version does not reload its configuration" : "");
-      });
+  std::unique_ptr<convoy::Discovery> discovery;
+  auto hup = (*node)->on_signals({SIGHUP}, [&](convoy::Node&, int) {
+    if (config_file.empty()) {
+      spdlog::info("SIGHUP: no --config file to re-read; nothing changed");
+      return;
+    }
+    reload(config, load, discovery.get());
+  });
+  if (!hup) return fail(kRuntimeError, hup.error().message);
+  auto ignored = (*node)->on_signals({SIGUSR1, SIGUSR2, SIGALRM}, [](convoy::Node&, int sig) {
+    spdlog::info("received signal {} ({}): ignored", sig, ::strsignal(sig));
+  });
   if (!ignored) return fail(kRuntimeError, ignored.error().message);
   if (auto st = convoy::install_builtin_services(**node); !st) {
     return fail(kRuntimeError, st.error().message);
   }
-  std::unique_ptr<convoy::Discovery> discovery;
   if (*discovery_options) {
     auto d = convoy::Discovery::start(**node, std::move(**discovery_options));
     if (!d) return fail(kUsageError, d.error().message);
     discovery = std::move(*d);
   }
+  std::unique_ptr<convoy::StatusServer> status;
+  if (*endpoint) {
+    auto s = convoy::StatusServer::start(**node,
+                                         [&](convoy::Node& n) {
+                                           convoy::StatusReport r;
+                                           r.metrics.node = n.name().str();
+                                           r.metrics.stats = n.stats();
+                                           r.metrics.now = n.clock().now();
+                                           if (discovery) r.metrics.discovery = discovery->stats();
+                                           r.health = convoy::assess_health(
+                                               {.node = r.metrics.node,
+                                                .accepting = n.accepting(),
+                                                .peers = r.metrics.stats.peers_connected,
+                                                .discovery = r.metrics.discovery,
+                                                .now = r.metrics.now},
+                                               config.health_dns_failures);
+                                           return r;
+                                         },
+                                         {.ip = (*endpoint)->ip, .port = (*endpoint)->port});
+    if (!s) return fail(kRuntimeError, s.error().message);
+    status = std::move(*s);
+  }
   convoy::notify_ready(**node, "member of the cluster as " + (*node)->name().str());
   (*node)->run();
   convoy::notify_stopping();
+  status.reset();  // before what its requests read
   discovery.reset();
   spdlog::info("stopped");
   return 0;

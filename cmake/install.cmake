@@ -38,6 +38,9 @@ install(FILES ${PROJECT_SOURCE_DIR}/deploy/systemd/convoy.service
         DESTINATION lib/systemd/system COMPONENT daemon)
 install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/docs/SECURITY.md
         DESTINATION ${CMAKE_INSTALL_DOCDIR} COMPONENT daemon)
+# The deploy kit's examples (Consul service definition, ...) and its README.
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/deploy/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/deploy
+        COMPONENT daemon)
 
 set(CPACK_PACKAGE_NAME convoy)
 set(CPACK_PACKAGE_VENDOR "convoy")

@@ -88,6 +88,9 @@ class DnsSrvStrategy {
   std::vector<std::string> known_peers() const;
   bool in_outage() const noexcept { return outage_; }
   const DnsSrvOptions& options() const noexcept { return options_; }
+  // Takes new options with the same consul_service, node_sname and host_from (what names
+  // the peers); the others apply from the next answer or dial on.
+  void retune(const DnsSrvOptions& options);
 
  private:
   struct Peer {
@@ -110,6 +113,17 @@ class DnsSrvStrategy {
   bool outage_ = false;
 };
 
+// How discovery has fared, for metrics and health checks. Times are the node's clock.
+struct DiscoveryStats {
+  std::uint64_t polls = 0;  // answers handled, failed ones included
+  std::uint64_t failures = 0;
+  std::uint64_t consecutive_failures = 0;  // 0 after a successful answer
+  std::optional<Clock::time_point> last_success;
+  Clock::time_point started{};
+  std::string last_error;       // of the last failed poll
+  std::size_t known_peers = 0;  // named by the last successful answer
+};
+
 // Runs a DnsSrvStrategy against a Node: the first lookup at once, then every poll_interval.
 class Discovery {
  public:
@@ -119,6 +133,14 @@ class Discovery {
   ~Discovery();  // stops the resolver thread; call on the loop thread or after the loop ended
   Discovery(const Discovery&) = delete;
   Discovery& operator=(const Discovery&) = delete;
+
+  // Loop thread only, as the Node's members.
+  DiscoveryStats stats() const;
+  const DnsSrvOptions& options() const;
+  // Applies what may change while running: nameservers (a new resolver), poll_interval (a
+  // poll at once, then at the new pace), prune_after and the backoff. Changing what names
+  // the peers (consul_service, node_sname, host_from) is refused, and nothing changes.
+  Status reconfigure(DnsSrvOptions options);
 
   struct State;
 

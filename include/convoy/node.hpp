@@ -18,6 +18,7 @@
 #include "convoy/node_name.hpp"
 #include "convoy/process.hpp"
 #include "convoy/result.hpp"
+#include "convoy/stats.hpp"
 #include "convoy/term.hpp"
 
 namespace convoy {
@@ -131,6 +132,12 @@ class Node {
   std::vector<std::string> connected_nodes() const;
   // Called with (node, true) when a link comes up and (node, false) when it goes down.
   void watch_nodes(std::function<void(const std::string& node, bool up)> watcher);
+
+  // --- operating -----------------------------------------------------------------------
+  // A snapshot of what the node holds and has done (convoy/stats.hpp).
+  NodeStats stats() const;
+  // False while accepting connections is paused (out of file descriptors).
+  bool accepting() const;
 
   struct Impl;
 

@@ -79,6 +79,9 @@ inline std::error_code make_error_code(Errc e) noexcept {
 inline Error make_error(Errc e, std::string message) {
   return Error{make_error_code(e), std::move(message)};
 }
+// The Errc's name ("timeout", "bad_cookie", ...) of a convoy error code, "other" for any
+// other: a short stable word for metric labels and log fields.
+const char* error_label(const std::error_code& code) noexcept;
 
 }  // namespace convoy
 

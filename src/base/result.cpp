@@ -45,4 +45,39 @@ const std::error_category& convoy_category() noexcept {
   static const Category category;
   return category;
 }
+
+const char* error_label(const std::error_code& code) noexcept {
+  if (code.category() != convoy_category()) return "other";
+  switch (static_cast<Errc>(code.value())) {
+    case Errc::invalid_argument:
+      return "invalid_argument";
+    case Errc::decode_error:
+      return "decode_error";
+    case Errc::encode_error:
+      return "encode_error";
+    case Errc::handshake_failed:
+      return "handshake_failed";
+    case Errc::bad_cookie:
+      return "bad_cookie";
+    case Errc::timeout:
+      return "timeout";
+    case Errc::io_error:
+      return "io_error";
+    case Errc::closed:
+      return "closed";
+    case Errc::not_connected:
+      return "not_connected";
+    case Errc::protocol_error:
+      return "protocol_error";
+    case Errc::dns_error:
+      return "dns_error";
+    case Errc::noproc:
+      return "noproc";
+    case Errc::process_exit:
+      return "process_exit";
+    case Errc::limit_exceeded:
+      return "limit_exceeded";
+  }
+  return "other";
+}
 }  // namespace convoy

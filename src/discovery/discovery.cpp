@@ -1,10 +1,12 @@
 #include "convoy/discovery.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <condition_variable>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 #include "convoy/node.hpp"
 
@@ -15,16 +17,26 @@ namespace convoy {
 // is safe.
 struct Discovery::State : std::enable_shared_from_this<Discovery::State> {
   State(Node& n, DnsSrvOptions opts, std::unique_ptr<SrvResolver> r)
-      : node(n), strategy(opts, n.name()), resolver(std::move(r)), options(std::move(opts)) {}
+      : node(n),
+        strategy(opts, n.name()),
+        resolver(std::move(r)),
+        query(opts.query_name()),
+        poll_interval(opts.poll_interval) {
+    stats.started = n.clock().now();
+  }
 
   Node& node;
   DnsSrvStrategy strategy;                // loop thread only
+  DiscoveryStats stats;                   // loop thread only
   std::unique_ptr<SrvResolver> resolver;  // resolver thread only
-  DnsSrvOptions options;
+  const std::string query;
   std::uint64_t due_timer = 0;
 
-  std::mutex mutex;
+  std::mutex mutex;  // guards what follows
   std::condition_variable wake;
+  std::chrono::milliseconds poll_interval;
+  std::unique_ptr<SrvResolver> next_resolver;  // reconfigure()'s, for the thread to take up
+  bool poll_now = false;
   bool stopping = false;
   bool thread_done = false;
 
@@ -36,7 +48,17 @@ struct Discovery::State : std::enable_shared_from_this<Discovery::State> {
   }
 
   void apply(const Result<SrvAnswer>& answer) {
+    ++stats.polls;
+    if (answer) {
+      stats.consecutive_failures = 0;
+      stats.last_success = now();
+    } else {
+      ++stats.failures;
+      ++stats.consecutive_failures;
+      stats.last_error = answer.error().message;
+    }
     auto plan = strategy.on_answer(answer, is_connected(), now());
+    stats.known_peers = strategy.known_peers().size();
     for (const auto& m : plan.log_warn) spdlog::warn("discovery: {}", m);
     for (const auto& m : plan.log_info) spdlog::info("discovery: {}", m);
     for (const auto& n : plan.disconnect) node.disconnect(n);
@@ -79,17 +101,24 @@ struct Discovery::State : std::enable_shared_from_this<Discovery::State> {
 
   // The resolver thread: look up, hand the answer to the loop, sleep, repeat.
   static void poll_loop(const std::shared_ptr<State>& self) {
-    const std::string query = self->options.query_name();
     for (;;) {
-      auto answer = self->resolver->resolve(query);
+      auto answer = self->resolver->resolve(self->query);
       std::unique_lock lock(self->mutex);
       if (self->stopping) break;
       std::weak_ptr<State> weak = self;
       self->node.post([weak, answer = std::move(answer)](Node&) {
         if (auto s = weak.lock()) s->apply(answer);
       });
-      if (self->wake.wait_for(lock, self->options.poll_interval, [&] { return self->stopping; })) {
-        break;
+      if (self->wake.wait_for(lock, self->poll_interval,
+                              [&] { return self->stopping || self->poll_now; })) {
+        if (self->stopping) break;
+      }
+      self->poll_now = false;
+      if (self->next_resolver) {
+        // The old one is released outside the lock: closing it touches sockets.
+        auto old = std::exchange(self->resolver, std::move(self->next_resolver));
+        lock.unlock();
+        old.reset();
       }
     }
     std::lock_guard lock(self->mutex);
@@ -129,6 +158,40 @@ Result<std::unique_ptr<Discovery>> Discovery::start(Node& node, DnsSrvOptions op
   // The thread owns a reference so the resolver outlives any lookup still in flight.
   std::thread(State::poll_loop, state).detach();
   return std::unique_ptr<Discovery>(new Discovery(std::move(state)));
+}
+
+DiscoveryStats Discovery::stats() const { return state_->stats; }
+
+const DnsSrvOptions& Discovery::options() const { return state_->strategy.options(); }
+
+Status Discovery::reconfigure(DnsSrvOptions options) {
+  if (auto st = options.validate(); !st) return st;
+  const DnsSrvOptions& now = state_->strategy.options();
+  for (const auto& [differs, what] : {
+           std::pair{options.consul_service != now.consul_service, "consul_service"},
+           std::pair{options.node_sname != now.node_sname, "node_sname"},
+           std::pair{options.host_from != now.host_from, "host_from"},
+       }) {
+    if (differs) {
+      return make_error(
+          Errc::invalid_argument,
+          fmt::format("{} cannot change while discovery runs (restart to change it)", what));
+    }
+  }
+  std::unique_ptr<SrvResolver> resolver;
+  if (options.nameservers != now.nameservers) {
+    auto r = make_ldns_resolver({.nameservers = options.nameservers});
+    if (!r) return r.error();
+    resolver = std::move(*r);
+  }
+  state_->strategy.retune(options);
+  std::lock_guard lock(state_->mutex);
+  if (resolver) state_->next_resolver = std::move(resolver);
+  state_->poll_interval = options.poll_interval;
+  // A new pace or new servers are tried at once, not after the old interval.
+  state_->poll_now = true;
+  state_->wake.notify_all();
+  return {};
 }
 
 Discovery::~Discovery() {

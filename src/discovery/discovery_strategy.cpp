@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <stdexcept>
 #include <utility>
 
 #include "convoy/discovery.hpp"
@@ -57,6 +58,14 @@ Status DnsSrvOptions::validate() const {
 
 DnsSrvStrategy::DnsSrvStrategy(DnsSrvOptions options, NodeName self, std::uint64_t seed)
     : options_(std::move(options)), self_(std::move(self)), rng_(seed) {}
+
+void DnsSrvStrategy::retune(const DnsSrvOptions& options) {
+  if (options.consul_service != options_.consul_service ||
+      options.node_sname != options_.node_sname || options.host_from != options_.host_from) {
+    throw std::logic_error("DnsSrvStrategy::retune: the peers' names cannot change");
+  }
+  options_ = options;
+}
 
 Result<NodeName> DnsSrvStrategy::peer_name(const SrvRecord& r, const SrvAnswer& answer) const {
   std::string host = r.target;

@@ -13,7 +13,7 @@ void Node::Impl::dispatch(const std::string& peer, const dist::Frame& frame) {
   // could kill, link to or monitor our processes on behalf of a node it is not, and leave
   // state behind for nodes it will never be asked about.
   if (const Pid* from = dist::sender(frame.control); from && from->node != peer) {
-    ++spoofed_frames;
+    ++counters.spoofed_frames;
     if (spoof_reported.insert(peer).second) {
       spdlog::warn(
           "{} sent {} on behalf of {}, a process of another node: dropped (further such frames "

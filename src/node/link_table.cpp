@@ -122,6 +122,8 @@ void LinkTable::link_up(Link& link) {
     old->retired = Link::Retired::replaced;
     old->conn->close(make_error(Errc::closed, "replaced by a new link from the peer"));
   }
+  ++stats_.links_up;
+  if (!link.initiator) ++stats_.handshakes_accepted;
   if (auto f = dial_failures_.find(name); f != dial_failures_.end()) {
     spdlog::info("link up: {} ({}, {}) after {} failed dials", name,
                  link.initiator ? "outbound" : "inbound", link.conn->peer_address(), f->second);
@@ -156,6 +158,9 @@ void LinkTable::link_down(Link& link, const Error& why) {
   Peer& p = it->second;
   if (p.up == &link || link.retired == Link::Retired::replaced) {
     if (p.up == &link) p.up = nullptr;
+    ++stats_.links_down[error_label(why.code)];
+    // An up link's only timeout is net_ticktime's (setup timeouts end handshakes).
+    if (why.code == make_error_code(Errc::timeout)) ++stats_.tick_timeouts;
     // Errc::closed: the peer closed it (a node stopping) or we did; anything else is trouble.
     spdlog::log(
         why.code == make_error_code(Errc::closed) ? spdlog::level::info : spdlog::level::warn,
@@ -215,6 +220,7 @@ void LinkTable::fail(const std::string& name, Peer& p, const Error& why) {
 }
 
 void LinkTable::inbound_failed(const std::string& who, const Error& why) {
+  ++stats_.handshakes_refused[error_label(why.code)];
   // A connect storm or a scanner must not turn into a log line per connection.
   if (!inbound_log_.allow()) return;
   if (const auto n = inbound_log_.take_suppressed()) {
@@ -229,6 +235,7 @@ void LinkTable::dial_failed(const std::string& name, Peer& p, const Error& why) 
   if (dial_failures_.size() >= kMaxDialStreaks && !dial_failures_.contains(name)) {
     dial_failures_.clear();  // bounded: at worst, a few streaks warn twice
   }
+  ++stats_.dials_failed[error_label(why.code)];
   const auto n = ++dial_failures_[name];
   if (n == 1) {
     spdlog::warn("cannot connect to {}: {} (retries are logged at debug until it connects)", name,
@@ -408,6 +415,7 @@ void LinkTable::accept_pending() {
     });
     if (static_cast<std::size_t>(in_handshake) >= options_.max_inbound_handshakes) {
       ++refused_over_cap_;
+      ++stats_.handshakes_refused[error_label(make_error_code(Errc::limit_exceeded))];
       if (cap_log_.allow()) {
         spdlog::warn(
             "{} inbound handshakes in progress (the most allowed): closing new "
@@ -419,6 +427,16 @@ void LinkTable::accept_pending() {
     spdlog::debug("accepted a connection from {}", (*r)->peer_address());
     add_link(std::move(*r), false, "");
   }
+}
+
+NodeStats LinkTable::stats() const {
+  NodeStats s = stats_;
+  for (const auto& [name, p] : peers_) {
+    if (p.up) ++s.peers_connected;
+    s.pending_messages += p.queue.size();
+    s.pending_bytes += p.queued_bytes;
+  }
+  return s;
 }
 
 bool LinkTable::accepting() const {
@@ -473,7 +491,7 @@ void LinkTable::update_back_pressure() {
   }
   if (node_paused_ != was_node_paused) {
     if (node_paused_) {
-      ++node_pauses_;
+      ++stats_.node_read_pauses;
       node_paused_since_ = loop_.clock().now();
       spdlog::warn(
           "{} bytes of output wait on {} links, over node_output_high_water ({}): reading "
@@ -490,7 +508,7 @@ void LinkTable::update_back_pressure() {
     const bool over = out > options_.link_output_high_water ||
                       (c.read_paused() && out > options_.link_output_high_water / 2);
     if (over && !c.read_paused()) {
-      ++link_pauses_;
+      ++stats_.link_read_pauses;
       if (pause_log_.allow()) {
         spdlog::info(
             "{} reads slower than it sends: {} bytes of output wait for it (over "

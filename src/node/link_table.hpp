@@ -29,6 +29,7 @@
 #include "convoy/node_name.hpp"
 #include "convoy/result.hpp"
 #include "convoy/socket.hpp"
+#include "convoy/stats.hpp"
 #include "dist/connection.hpp"
 #include "node/event_loop.hpp"
 
@@ -95,6 +96,8 @@ class LinkTable {
   // Closes the up link to `node` (if any) for `why`, which the link-down log line gives.
   void close(const std::string& node, const Error& why);
   bool is_connected(const std::string& node) const;
+  // Links, handshakes, dials, back-pressure and the pending queues (NodeStats' link fields).
+  NodeStats stats() const;
   std::vector<std::string> connected() const;  // sorted
 
   // --- the loop's hooks ---------------------------------------------------------------
@@ -166,14 +169,13 @@ class LinkTable {
   std::chrono::milliseconds accept_backoff_{0};
   Clock::time_point accept_resume_{};
   std::uint64_t refused_over_cap_ = 0;
+  NodeStats stats_;  // the counters; stats() adds the gauges
   LogLimiter cap_log_{1, std::chrono::seconds(10)};
   std::vector<Link*> polled_;  // the links add_fds() listed, in order
   // Back-pressure: the node-wide pause, and how often reading paused.
   static constexpr std::chrono::milliseconds kNodeStallLimit{2000};
   bool node_paused_ = false;
   Clock::time_point node_paused_since_{};
-  std::uint64_t node_pauses_ = 0;
-  std::uint64_t link_pauses_ = 0;
   LogLimiter pause_log_{1, std::chrono::seconds(10)};
   std::uint64_t last_lookup_ = 0;
   std::size_t lookups_ = 0;  // peers with a lookup in progress

@@ -150,6 +150,21 @@ bool Node::is_connected(std::string_view node) const {
 
 std::vector<std::string> Node::connected_nodes() const { return impl_->links.connected(); }
 
+NodeStats Node::stats() const {
+  NodeStats s = impl_->links.stats();
+  const NodeStats& c = impl_->counters;
+  s.processes = impl_->processes.size();
+  s.messages_in = c.messages_in;
+  s.messages_out = c.messages_out;
+  s.bytes_in = c.bytes_in;
+  s.bytes_out = c.bytes_out;
+  s.frames_over_decode_limit = c.frames_over_decode_limit;
+  s.spoofed_frames = c.spoofed_frames;
+  return s;
+}
+
+bool Node::accepting() const { return impl_->links.accepting(); }
+
 void Node::watch_nodes(std::function<void(const std::string& node, bool up)> watcher) {
   impl_->watchers.push_back(std::move(watcher));
 }

@@ -48,8 +48,9 @@ struct Node::Impl final : node::LinkEvents, node::ProcessTable::Env {
   std::vector<pollfd> fds;            // this turn's poll set
   // Frames dropped because their sender belongs to another node than the link's; the peers
   // already reported (once per link, forgotten when it goes down).
-  std::uint64_t spoofed_frames = 0;
-  std::uint64_t over_decode_limit = 0;  // links closed for a message over the decode limit
+  // Messages, bytes, spoofed frames and frames over the decode limit (the rest of
+  // NodeStats is the link table's).
+  NodeStats counters;
   std::unordered_set<std::string> spoof_reported;
 
   // --- LinkEvents ----------------------------------------------------------------------

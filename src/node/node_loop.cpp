@@ -86,13 +86,15 @@ void Node::Impl::on_link_down(const std::string& peer) {
 void Node::Impl::on_unreachable(const std::string& peer) { processes.node_lost(peer); }
 
 void Node::Impl::on_frame(const std::string& peer, std::span<const std::uint8_t> body) {
+  ++counters.messages_in;
+  counters.bytes_in += body.size();
   auto frame = dist::decode_frame(
       body, {.max_depth = kMaxDecodeDepth, .max_bytes = options.limits.max_decoded_bytes});
   if (!frame) {
     if (frame.error().code == make_error_code(Errc::limit_exceeded)) {
       // Dropping it would lose a message without the peer knowing; closing the link tells
       // the peer's processes (nodedown, noconnection) and protects the node's memory.
-      ++over_decode_limit;
+      ++counters.frames_over_decode_limit;
       links.close(peer, make_error(Errc::limit_exceeded,
                                    fmt::format("{} sent a message over the decode limit: {}", peer,
                                                frame.error().message)));
@@ -110,7 +112,13 @@ Status Node::Impl::route(const std::string& to, const dist::ControlMessage& m,
   // bytes are copied out before that can happen, so one buffer serves both.
   scratch.clear();
   dist::encode(m, scratch, payload);
-  return links.send(to, scratch);
+  const std::size_t bytes = scratch.size();
+  auto st = links.send(to, scratch);
+  if (st) {
+    ++counters.messages_out;
+    counters.bytes_out += bytes;
+  }
+  return st;
 }
 
 int Node::Impl::poll_timeout_ms(Clock::time_point until) {

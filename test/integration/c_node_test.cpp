@@ -276,12 +276,16 @@ TEST(CNodeExecutable, OtherSignalsAreHandledAndTheNodeKeepsServing) {
     return r.output.find("PING pong") != std::string::npos;
   };
   ASSERT_TRUE(ping());
-  for (int sig : {SIGHUP, SIGUSR1, SIGUSR2, SIGALRM}) {
+  for (int sig : {SIGUSR1, SIGUSR2, SIGALRM}) {
     c.process.signal(sig);
     ASSERT_TRUE(c.process.wait_output("received signal " + std::to_string(sig), 5s))
         << sig << c.process.output();
     EXPECT_TRUE(c.process.running()) << sig;
   }
+  c.process.signal(SIGHUP);  // reloads --config; without one, says so
+  ASSERT_TRUE(c.process.wait_output("SIGHUP: no --config file to re-read", 5s))
+      << c.process.output();
+  EXPECT_TRUE(c.process.running());
   c.process.signal(SIGPIPE);  // ignored outright: a broken pipe shows up as EPIPE instead
   std::this_thread::sleep_for(200ms);
   EXPECT_TRUE(c.process.running());

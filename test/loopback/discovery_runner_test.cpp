@@ -70,5 +70,59 @@ TEST(DiscoveryRunner, PollsAtStartThenEveryIntervalAndJoinsWhatItFinds) {
   d->reset();
 }
 
+// What /metrics and /health read, and what SIGHUP changes.
+TEST(DiscoveryRunner, CountsPollsAndFailuresAndTakesANewPaceAtOnce) {
+  auto transport = local_transport();
+  auto a = local_node(transport, "seeker");
+  auto resolver = std::make_unique<MockResolver>();
+  std::atomic<int> calls{0};
+  std::atomic<bool> failing{false};
+  EXPECT_CALL(*resolver, resolve("app.service.consul"))
+      .WillRepeatedly(Invoke([&](const std::string&) -> Result<SrvAnswer> {
+        ++calls;
+        if (failing) return make_error(Errc::dns_error, "SERVFAIL (scripted)");
+        return SrvAnswer{{{1, 1, 4999, "127.0.0.1"}}, {}, false};
+      }));
+  DnsSrvOptions o;
+  o.consul_service = "app";
+  o.node_sname = "app";
+  o.poll_interval = std::chrono::milliseconds(60000);
+  auto d = Discovery::start(*a, o, std::move(resolver));
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  Discovery& disc = **d;
+  ASSERT_TRUE(pump(
+      *a, [&] { return disc.stats().polls == 1; }, std::chrono::seconds(5)));
+  EXPECT_EQ(disc.stats().failures, 0u);
+  EXPECT_TRUE(disc.stats().last_success.has_value());
+  EXPECT_EQ(disc.stats().known_peers, 1u);
+  pump(
+      *a, [] { return false; }, std::chrono::milliseconds(300));
+  EXPECT_EQ(calls.load(), 1);  // a minute's pace
+
+  // What names the peers cannot change; nothing else changes with it.
+  DnsSrvOptions other = o;
+  other.consul_service = "web";
+  other.poll_interval = std::chrono::milliseconds(50);
+  auto refused = disc.reconfigure(other);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("consul_service cannot change"), std::string::npos);
+  EXPECT_EQ(disc.options().poll_interval, std::chrono::milliseconds(60000));
+
+  failing = true;
+  DnsSrvOptions faster = o;
+  faster.poll_interval = std::chrono::milliseconds(50);
+  faster.prune_after = 2;
+  ASSERT_TRUE(disc.reconfigure(faster).ok());
+  EXPECT_EQ(disc.options().prune_after, 2);
+  ASSERT_TRUE(pump(
+      *a, [&] { return disc.stats().consecutive_failures >= 3; }, std::chrono::seconds(5)));
+  const auto s = disc.stats();
+  EXPECT_GE(s.failures, 3u);
+  EXPECT_EQ(s.polls, s.failures + 1);
+  EXPECT_EQ(s.last_error, "SERVFAIL (scripted)");
+  EXPECT_EQ(s.known_peers, 1u);  // failures change nothing
+  d->reset();
+}
+
 }  // namespace
 }  // namespace convoy::test

@@ -53,6 +53,55 @@ TEST_F(TwoNodes, ACallCrossesTheLinkAndComesBack) {
   EXPECT_TRUE(b_->is_connected(a_->name().str()));
 }
 
+TEST_F(TwoNodes, StatsCountLinksHandshakesAndMessages) {
+  start("aaa", "bbb");
+  std::vector<Term> inbox;
+  ASSERT_TRUE(b_->register_process("sink", [&](Node&, const Pid&, const Term& m) {
+                  inbox.push_back(m);
+                }).ok());
+  NodeStats fresh;
+  fresh.processes = a_->stats().processes;
+  EXPECT_EQ(a_->stats(), fresh);
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(a_->send(RegName{"sink", b_->name().str()}, Term::integer(i)).ok());
+  }
+  // Queued while the link is set up.
+  EXPECT_EQ(a_->stats().pending_messages, 5u);
+  EXPECT_GT(a_->stats().pending_bytes, 0u);
+  ASSERT_TRUE(both([&] { return inbox.size() == 5; }));
+  const NodeStats sa = a_->stats();
+  const NodeStats sb = b_->stats();
+  EXPECT_EQ(sa.peers_connected, 1u);
+  EXPECT_EQ(sa.links_up, 1u);
+  EXPECT_EQ(sa.pending_messages, 0u);
+  EXPECT_EQ(sa.messages_out, 5u);
+  EXPECT_EQ(sb.messages_in, 5u);
+  EXPECT_EQ(sa.bytes_out, sb.bytes_in);
+  EXPECT_EQ(sa.handshakes_accepted, 0u);  // a dialled
+  EXPECT_EQ(sb.handshakes_accepted, 1u);
+
+  b_->disconnect(a_->name().str());
+  ASSERT_TRUE(both([&] { return a_->stats().peers_connected == 0; }));
+  settle();
+  EXPECT_EQ(a_->stats().links_down, (NodeStats::ByReason{{"closed", 1}}));
+  EXPECT_EQ(b_->stats().links_down, (NodeStats::ByReason{{"closed", 1}}));
+  EXPECT_EQ(a_->stats().tick_timeouts, 0u);
+}
+
+TEST_F(TwoNodes, AWrongCookieIsCountedAsARefusedHandshake) {
+  a_ = local_node(transport_, "aaa");
+  b_ = local_node(transport_, "bbb", [](NodeOptions& o) { o.cookie = "another-cookie"; });
+  std::optional<Status> done;
+  a_->connect(b_->name(), [&](Status st) { done = st; });
+  ASSERT_TRUE(both([&] { return done.has_value(); }));
+  EXPECT_FALSE(done->ok());
+  settle();
+  EXPECT_EQ(b_->stats().handshakes_refused.count("bad_cookie"), 1u)
+      << b_->stats().handshakes_refused.size();
+  EXPECT_EQ(a_->stats().dials_failed.size(), 1u);
+  EXPECT_EQ(a_->stats().links_up + b_->stats().links_up, 0u);
+}
+
 TEST_F(TwoNodes, MessagesSentBeforeTheLinkExistsArriveOnceAndInOrder) {
   start("aaa", "bbb");
   std::vector<Term> inbox;
